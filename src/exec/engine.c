@@ -1,0 +1,1345 @@
+/* engine.c - see engine.h. */
+#include "exec/engine.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/timeutil.h"
+#include "decode/json.h"
+#include "exec/expr.h"
+#include "exec/node.h"
+#include "exec/operators.h"
+#include "mv/mv.h"
+#include "source/reader.h"
+#include "sql/binder.h"
+#include "sql/parser.h"
+#include "sql/sqlerr.h"
+
+#define READ_BUF_BYTES (4u << 20)
+#define MAX_LINE_BYTES (64u << 20)
+
+typedef struct kv {
+    char *key;
+    char *value;
+} kv;
+
+typedef struct options {
+    kv *items;
+    uint32_t count;
+} options;
+
+typedef struct source_entry {
+    tw_relation rel;
+    tw_node node; /* emits decoded batches */
+    options with;
+    char *connector;
+    tw_reader *reader;
+    tw_json_decoder *decoder;
+    tw_decode_stats stats;
+    tw_batch *batch;
+    char *buf;
+    size_t buf_cap, buf_len, buf_pos;
+    bool eof, finite;
+    bool have_max;
+    int64_t max_event_us;
+    int64_t last_wm_us;
+    uint64_t late_rows;
+    uint64_t bytes;
+} source_entry;
+
+typedef struct mv_entry {
+    tw_relation rel;
+    tw_node **nodes; /* the chain feeding the view, owned */
+    uint32_t nnodes;
+    tw_node *parent;  /* the node the chain hangs from */
+    tw_node *first;   /* first node of the chain */
+} mv_entry;
+
+typedef struct conn_entry {
+    char *name;
+    options with;
+} conn_entry;
+
+typedef struct sink_entry {
+    char *name;
+    char *from;
+    options with;
+} sink_entry;
+
+struct tw_engine {
+    tw_engine_opts opts;
+    source_entry **sources;
+    uint32_t nsources;
+    mv_entry **mvs;
+    uint32_t nmvs;
+    conn_entry **conns;
+    uint32_t nconns;
+    sink_entry **sinks;
+    uint32_t nsinks;
+    tw_node **order; /* every stateful node in creation order, for barriers */
+    uint32_t norder;
+    tw_node **extra; /* watch nodes, owned */
+    uint32_t nextra;
+    FILE *dead_letter;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void options_free(options *o)
+{
+    for (uint32_t i = 0; i < o->count; i++) {
+        free(o->items[i].key);
+        free(o->items[i].value);
+    }
+    free(o->items);
+    o->items = NULL;
+    o->count = 0;
+}
+
+static void options_put(options *o, const char *key, const char *value)
+{
+    for (uint32_t i = 0; i < o->count; i++) {
+        if (!strcmp(o->items[i].key, key)) {
+            free(o->items[i].value);
+            o->items[i].value = tw_xstrdup(value);
+            return;
+        }
+    }
+    o->items = tw_xrealloc(o->items, (o->count + 1) * sizeof *o->items);
+    o->items[o->count].key = tw_xstrdup(key);
+    o->items[o->count].value = tw_xstrdup(value);
+    o->count++;
+}
+
+static const char *options_get(const options *o, const char *key)
+{
+    for (uint32_t i = 0; i < o->count; i++)
+        if (!strcmp(o->items[i].key, key))
+            return o->items[i].value;
+    return NULL;
+}
+
+static void options_from_sql(options *o, const tw_sql_options *in)
+{
+    for (uint32_t i = 0; i < in->count; i++)
+        options_put(o, in->items[i].key, in->items[i].value);
+}
+
+static void add_order(tw_engine *e, tw_node *n)
+{
+    e->order = tw_xrealloc(e->order, (e->norder + 1) * sizeof *e->order);
+    e->order[e->norder++] = n;
+}
+
+static void remove_order(tw_engine *e, tw_node *n)
+{
+    for (uint32_t i = 0; i < e->norder; i++) {
+        if (e->order[i] == n) {
+            memmove(&e->order[i], &e->order[i + 1], (e->norder - i - 1) * sizeof *e->order);
+            e->norder--;
+            return;
+        }
+    }
+}
+
+static void disconnect(tw_node *parent, tw_node *child)
+{
+    for (uint32_t i = 0; i < parent->ndown; i++) {
+        if (parent->down[i] == child) {
+            memmove(&parent->down[i], &parent->down[i + 1],
+                    (parent->ndown - i - 1) * sizeof *parent->down);
+            parent->ndown--;
+            return;
+        }
+    }
+}
+
+static bool name_is(const char *a, const char *b)
+{
+    return !strcmp(a, b);
+}
+
+static tw_relation *lookup(void *ctx, const tw_sql_name *name)
+{
+    tw_engine *e = ctx;
+    if (name->schema && strcmp(name->schema, "public"))
+        return NULL;
+    for (uint32_t i = 0; i < e->nsources; i++)
+        if (name_is(e->sources[i]->rel.name, name->name))
+            return &e->sources[i]->rel;
+    for (uint32_t i = 0; i < e->nmvs; i++)
+        if (name_is(e->mvs[i]->rel.name, name->name))
+            return &e->mvs[i]->rel;
+    return NULL;
+}
+
+static bool name_taken(tw_engine *e, const char *name)
+{
+    tw_sql_name n = {.name = name};
+    if (lookup(e, &n))
+        return true;
+    for (uint32_t i = 0; i < e->nsinks; i++)
+        if (name_is(e->sinks[i]->name, name))
+            return true;
+    return false;
+}
+
+/* ---- sources ---------------------------------------------------------- */
+
+static void source_node_push(tw_node *node, const tw_batch *in)
+{
+    (void)node;
+    (void)in;
+    assert(0 && "a source has no input");
+}
+
+static void source_node_destroy(tw_node *node)
+{
+    (void)node; /* embedded in source_entry */
+}
+
+static const tw_node_ops source_node_ops = {
+    .kind = "source",
+    .push = source_node_push,
+    .destroy = source_node_destroy,
+};
+
+static void dead_letter_write(void *ctx, const char *line, size_t len, const char *reason)
+{
+    FILE *f = ctx;
+    (void)reason;
+    fwrite(line, 1, len, f);
+    fputc('\n', f);
+}
+
+/* Applies a NAME=URI override: file:PATH, stdin:, netsim:?k=v&k=v. */
+static bool apply_override(const char *uri, options *with, tw_err *err)
+{
+    const char *colon = strchr(uri, ':');
+    if (!colon)
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "--source value '%s' has no connector: write file:PATH, stdin: or "
+                          "netsim:?devices=5&rate=1000",
+                          uri);
+    size_t n = (size_t)(colon - uri);
+    const char *rest = colon + 1;
+    options_free(with);
+    if (n == 4 && !strncmp(uri, "file", 4)) {
+        if (!strncmp(rest, "//", 2))
+            rest += 2;
+        if (!*rest)
+            return tw_err_set(err, TW_ERR_CONFIG, "--source %s: file: needs a path", uri);
+        options_put(with, "connector", "file");
+        options_put(with, "path", rest);
+    } else if (n == 5 && !strncmp(uri, "stdin", 5)) {
+        options_put(with, "connector", "stdin");
+    } else if (n == 6 && !strncmp(uri, "netsim", 6)) {
+        options_put(with, "connector", "netsim");
+        const char *q = strchr(rest, '?');
+        char *query = tw_xstrdup(q ? q + 1 : "");
+        for (char *save = NULL, *tok = strtok_r(query, "&", &save); tok;
+             tok = strtok_r(NULL, "&", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq) {
+                tw_err_set(err, TW_ERR_CONFIG, "--source %s: '%s' is not key=value", uri, tok);
+                free(query);
+                return false;
+            }
+            *eq = '\0';
+            options_put(with, tok, eq + 1);
+        }
+        free(query);
+    } else {
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "--source: unknown connector '%.*s' (use file:, stdin: or netsim:)",
+                          (int)n, uri);
+    }
+    return true;
+}
+
+static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
+{
+    const char *conn = options_get(&s->with, "connector");
+    if (!conn)
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "source '%s' has no connector option (e.g. connector = 'file')",
+                          s->rel.name);
+    s->connector = tw_xstrdup(conn);
+    if (!strcmp(conn, "file")) {
+        const char *path = options_get(&s->with, "path");
+        if (!path)
+            return tw_err_set(err, TW_ERR_CONFIG,
+                              "source '%s': connector 'file' needs path = '...'", s->rel.name);
+        const char *follow = options_get(&s->with, "follow");
+        bool f = follow && (!strcasecmp(follow, "true") || !strcmp(follow, "1"));
+        s->reader = tw_reader_open_file(path, f, err);
+    } else if (!strcmp(conn, "stdin")) {
+        s->reader = tw_reader_open_file("-", false, err);
+    } else if (!strcmp(conn, "netsim")) {
+        const char **keys = tw_xcalloc(s->with.count + 1, sizeof *keys);
+        const char **vals = tw_xcalloc(s->with.count + 1, sizeof *vals);
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < s->with.count; i++) {
+            if (!strcmp(s->with.items[i].key, "connector"))
+                continue;
+            keys[n] = s->with.items[i].key;
+            vals[n++] = s->with.items[i].value;
+        }
+        s->reader = tw_reader_open_netsim(keys, vals, n, err);
+        free(keys);
+        free(vals);
+    } else if (!strcmp(conn, "kafka")) {
+        return tw_err_set(err, TW_ERR_UNSUPPORTED,
+                          "source '%s': connector 'kafka' is not available in this build yet; "
+                          "run the same SQL on a file with --source %s=file:PATH (or stdin:, "
+                          "netsim:)",
+                          s->rel.name, s->rel.name);
+    } else {
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "source '%s': unknown connector '%s' (known: file, stdin, netsim, "
+                          "kafka)",
+                          s->rel.name, conn);
+    }
+    if (!s->reader) {
+        tw_err_prefix(err, "source '%s'", s->rel.name);
+        return false;
+    }
+    s->finite = tw_reader_is_finite(s->reader);
+    if (e->dead_letter)
+        tw_json_decoder_set_dead_letter(s->decoder, dead_letter_write, e->dead_letter);
+    return true;
+}
+
+static void source_free(source_entry *s)
+{
+    tw_reader_close(s->reader);
+    tw_json_decoder_free(s->decoder);
+    tw_batch_free(s->batch);
+    free(s->buf);
+    options_free(&s->with);
+    free(s->connector);
+    for (uint32_t i = 0; i < s->rel.ncols; i++)
+        free(s->rel.col_names[i]);
+    free(s->rel.col_names);
+    free(s->rel.types);
+    free(s->rel.name);
+    free(s->node.down);
+    free(s);
+}
+
+static bool exec_create_source(tw_engine *e, const tw_sql_script *script,
+                               const tw_sql_create_source *cs, tw_err *err)
+{
+    if (name_taken(e, cs->name.name)) {
+        if (cs->if_not_exists)
+            return true;
+        return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                               cs->name.loc, "relation '%s' already exists", cs->name.name);
+    }
+    if (cs->ncolumns == 0)
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, cs->name.loc,
+                               "a source without a column list (schema from a registry) is not "
+                               "supported yet; list the columns");
+    if (cs->format.present &&
+        (strcmp(cs->format.format, "plain") || strcmp(cs->format.encode, "json")))
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, cs->format.loc,
+                               "FORMAT %s ENCODE %s is not supported yet (use FORMAT PLAIN "
+                               "ENCODE JSON)",
+                               cs->format.format, cs->format.encode);
+    source_entry *s = tw_xcalloc(1, sizeof *s);
+    s->rel.name = tw_xstrdup(cs->name.name);
+    s->rel.kind = TW_REL_SOURCE;
+    s->rel.ncols = cs->ncolumns;
+    s->rel.col_names = tw_xcalloc(cs->ncolumns, sizeof *s->rel.col_names);
+    s->rel.types = tw_xcalloc(cs->ncolumns, sizeof *s->rel.types);
+    s->rel.append_only = true;
+    s->rel.watermark_col = -1;
+    s->rel.owner = s;
+    for (uint32_t i = 0; i < cs->ncolumns; i++) {
+        for (uint32_t k = 0; k < i; k++) {
+            if (!strcmp(s->rel.col_names[k], cs->columns[i].name)) {
+                tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                                cs->columns[i].loc, "column '%s' is declared twice",
+                                cs->columns[i].name);
+                goto fail;
+            }
+        }
+        s->rel.col_names[i] = tw_xstrdup(cs->columns[i].name);
+        s->rel.types[i] = cs->columns[i].type.type;
+    }
+    if (cs->watermark) {
+        int32_t col = -1;
+        for (uint32_t i = 0; i < cs->ncolumns; i++)
+            if (!strcmp(s->rel.col_names[i], cs->watermark->column))
+                col = (int32_t)i;
+        if (col < 0 || !tw_type_is_time(s->rel.types[col])) {
+            tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                            cs->watermark->loc,
+                            "WATERMARK FOR '%s': it must be a TIMESTAMP column of the source",
+                            cs->watermark->column);
+            goto fail;
+        }
+        tw_binder b = {.script = script};
+        if (!tw_bind_watermark(&b, cs->watermark->column, cs->watermark->expr,
+                               &s->rel.watermark_delay_us, err))
+            goto fail;
+        s->rel.watermark_col = col;
+    }
+    options_from_sql(&s->with, &cs->with);
+    for (uint32_t i = 0; i < e->opts.nsource_overrides; i++) {
+        const char *o = e->opts.source_overrides[i];
+        const char *eq = strchr(o, '=');
+        if (eq && (size_t)(eq - o) == strlen(s->rel.name) && !strncmp(o, s->rel.name, eq - o) &&
+            !apply_override(eq + 1, &s->with, err))
+            goto fail;
+    }
+    s->decoder = tw_json_decoder_new((const char *const *)s->rel.col_names, s->rel.types,
+                                     s->rel.ncols);
+    s->batch = tw_batch_new(s->rel.types, s->rel.ncols, TW_BATCH_ROWS);
+    s->buf_cap = READ_BUF_BYTES;
+    s->buf = tw_xmalloc(s->buf_cap);
+    tw_node_init(&s->node, &source_node_ops);
+    s->rel.node = &s->node;
+    if (!source_open(e, s, err))
+        goto fail;
+    e->sources = tw_xrealloc(e->sources, (e->nsources + 1) * sizeof *e->sources);
+    e->sources[e->nsources++] = s;
+    return true;
+fail:
+    source_free(s);
+    return false;
+}
+
+/* ---- views ---------------------------------------------------------------- */
+
+static void chain_add(tw_node ***nodes, uint32_t *n, tw_node *node)
+{
+    *nodes = tw_xrealloc(*nodes, (*n + 1) * sizeof **nodes);
+    (*nodes)[(*n)++] = node;
+}
+
+/* Builds the operator chain of a plan below `parent`. The chain's nodes are
+ * appended to *nodes (owned by the caller); returns the last node. */
+static tw_node *build_chain(tw_engine *e, tw_plan *p, tw_node *parent, tw_node ***nodes,
+                            uint32_t *nn, bool streaming, tw_node **first)
+{
+    tw_node *tail = parent;
+    *first = NULL;
+#define LINK(n)                                                                                    \
+    do {                                                                                           \
+        tw_node *n_ = (n);                                                                         \
+        chain_add(nodes, nn, n_);                                                                  \
+        if (tail != parent)                                                                        \
+            tw_node_connect(tail, n_);                                                             \
+        else                                                                                       \
+            *first = n_;                                                                           \
+        tail = n_;                                                                                 \
+    } while (0)
+    uint32_t in_cols = p->input ? p->input->ncols : 0;
+    if (p->window != TW_WINDOW_NONE) {
+        LINK(tw_window_new(p->input->types, in_cols, p->time_col, p->size_us, p->slide_us,
+                           p->offset_us));
+        in_cols += 2;
+    }
+    if (p->has_agg) {
+        if (p->where) {
+            /* Filter, keep every column: the aggregate reads them by index. */
+            tw_expr **ids = tw_xcalloc(in_cols, sizeof *ids);
+            for (uint32_t i = 0; i < in_cols; i++) {
+                tw_type t = i < p->input->ncols ? p->input->types[i]
+                                                : p->input->types[p->time_col];
+                ids[i] = tw_expr_column(i, t);
+            }
+            LINK(tw_map_new(p->where, ids, in_cols));
+            p->where = NULL;
+        }
+        tw_hashagg_config cfg = {
+            .keys = p->keys,
+            .nkeys = p->nkeys,
+            .aggs = p->aggs,
+            .naggs = p->naggs,
+            .window_end_key = p->window_end_key,
+            .window_start_key = p->window_start_key,
+            .window_size_us = p->size_us,
+            .emit_on_window_close = p->emit_on_window_close,
+            .retention_us = streaming && !p->use_watermark ? e->opts.retention_us : 0,
+            .ignore_watermark = !p->use_watermark,
+        };
+        p->keys = NULL;
+        p->aggs = NULL;
+        p->nkeys = p->naggs = 0;
+        tw_node *agg = tw_hashagg_new(&cfg);
+        LINK(agg);
+        add_order(e, agg);
+        LINK(tw_map_new(p->having, p->outputs, p->noutputs));
+    } else {
+        LINK(tw_map_new(p->where, p->outputs, p->noutputs));
+        p->where = NULL;
+    }
+    p->having = NULL;
+    p->outputs = NULL;
+    p->noutputs = 0;
+#undef LINK
+    return tail;
+}
+
+static void mv_entry_free(tw_engine *e, mv_entry *m)
+{
+    if (m->parent && m->first)
+        disconnect(m->parent, m->first);
+    for (uint32_t i = 0; i < m->nnodes; i++) {
+        remove_order(e, m->nodes[i]);
+        tw_node_free(m->nodes[i]);
+    }
+    free(m->nodes);
+    tw_mv_free(m->rel.mv);
+    for (uint32_t i = 0; i < m->rel.ncols; i++)
+        free(m->rel.col_names[i]);
+    free(m->rel.col_names);
+    free(m->rel.types);
+    free(m->rel.name);
+    free(m);
+}
+
+static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_sql_create_mv *cm,
+                           tw_err *err)
+{
+    if (name_taken(e, cm->name.name)) {
+        if (cm->if_not_exists)
+            return true;
+        return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                               cm->name.loc, "relation '%s' already exists", cm->name.name);
+    }
+    tw_binder b = {.script = script, .lookup = lookup, .lookup_ctx = e, .batch = false};
+    tw_plan *p = tw_bind_select(&b, cm->select, err);
+    if (!p)
+        return false;
+    if (!p->input) {
+        tw_plan_free(p);
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, cm->select->loc,
+                               "a materialized view needs a FROM clause");
+    }
+    for (uint32_t i = 0; i < p->noutputs; i++) {
+        for (uint32_t k = 0; k < i; k++) {
+            if (!strcmp(p->names[i], p->names[k])) {
+                char name[256];
+                snprintf(name, sizeof name, "%s", p->names[i]);
+                tw_plan_free(p);
+                return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len,
+                                       script->filename, cm->select->loc,
+                                       "column name '%s' appears twice in the view; give one an "
+                                       "alias with AS",
+                                       name);
+            }
+        }
+    }
+    mv_entry *m = tw_xcalloc(1, sizeof *m);
+    m->rel.name = tw_xstrdup(cm->name.name);
+    m->rel.kind = TW_REL_MV;
+    m->rel.ncols = p->noutputs;
+    m->rel.col_names = tw_xcalloc(p->noutputs ? p->noutputs : 1, sizeof *m->rel.col_names);
+    m->rel.types = tw_xcalloc(p->noutputs ? p->noutputs : 1, sizeof *m->rel.types);
+    for (uint32_t i = 0; i < p->noutputs; i++) {
+        m->rel.col_names[i] = tw_xstrdup(p->names[i]);
+        m->rel.types[i] = p->outputs[i]->type;
+    }
+    /* Only inserts leave a view that neither aggregates (with updates) nor
+     * reads an updating view. */
+    m->rel.append_only = p->input->append_only && (!p->has_agg || p->emit_on_window_close);
+    m->rel.watermark_col = -1;
+    m->rel.owner = m;
+    m->rel.mv = tw_mv_new(m->rel.name, (const char *const *)m->rel.col_names, m->rel.types,
+                          m->rel.ncols);
+    m->parent = p->input->node;
+    tw_node *tail = build_chain(e, p, m->parent, &m->nodes, &m->nnodes, true, &m->first);
+    tw_node_connect(tail, tw_mv_node(m->rel.mv));
+    tw_node_connect(m->parent, m->first);
+    m->rel.node = tw_mv_node(m->rel.mv);
+    tw_plan_free(p);
+    e->mvs = tw_xrealloc(e->mvs, (e->nmvs + 1) * sizeof *e->mvs);
+    e->mvs[e->nmvs++] = m;
+    return true;
+}
+
+/* ---- connections and sinks ------------------------------------------------ */
+
+static bool exec_create_connection(tw_engine *e, const tw_sql_script *script,
+                                   const tw_sql_create_connection *cc, tw_err *err)
+{
+    for (uint32_t i = 0; i < e->nconns; i++) {
+        if (name_is(e->conns[i]->name, cc->name.name)) {
+            if (cc->if_not_exists)
+                return true;
+            return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len,
+                                   script->filename, cc->name.loc,
+                                   "connection '%s' already exists", cc->name.name);
+        }
+    }
+    conn_entry *c = tw_xcalloc(1, sizeof *c);
+    c->name = tw_xstrdup(cc->name.name);
+    options_from_sql(&c->with, &cc->with);
+    const char *type = options_get(&c->with, "type");
+    if (!type || strcmp(type, "iceberg")) {
+        options_free(&c->with);
+        free(c->name);
+        free(c);
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, cc->name.loc,
+                               "connection '%s': type must be 'iceberg' (the only connection "
+                               "type tidewatch knows)",
+                               cc->name.name);
+    }
+    e->conns = tw_xrealloc(e->conns, (e->nconns + 1) * sizeof *e->conns);
+    e->conns[e->nconns++] = c;
+    return true;
+}
+
+static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
+                             const tw_sql_create_sink *cs, tw_err *err)
+{
+    if (name_taken(e, cs->name.name)) {
+        if (cs->if_not_exists)
+            return true;
+        return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                               cs->name.loc, "'%s' already exists", cs->name.name);
+    }
+    if (!cs->has_from)
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, cs->name.loc,
+                               "CREATE SINK ... AS SELECT is not supported yet; create a "
+                               "materialized view and sink FROM it");
+    if (!lookup(e, &cs->from))
+        return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                               cs->from.loc, "relation '%s' does not exist", cs->from.name);
+    options with = {0};
+    options_from_sql(&with, &cs->with);
+    const char *connector = options_get(&with, "connector");
+    const char *conn = options_get(&with, "connection");
+    bool ok = true;
+    if (!connector) {
+        ok = tw_sql_error_at(err, TW_ERR_CONFIG, script->text, script->len, script->filename,
+                             cs->name.loc, "sink '%s' has no connector option",
+                             cs->name.name);
+    } else if (conn) {
+        const char *short_name = strrchr(conn, '.') ? strrchr(conn, '.') + 1 : conn;
+        bool found = false;
+        for (uint32_t i = 0; i < e->nconns; i++)
+            found |= name_is(e->conns[i]->name, short_name);
+        if (!found)
+            ok = tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                                 cs->name.loc, "sink '%s': connection '%s' does not exist",
+                                 cs->name.name, conn);
+    }
+    if (ok && !e->opts.no_sinks)
+        ok = tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                             script->filename, cs->name.loc,
+                             "sink '%s': connector '%s' is not available in this build yet; run "
+                             "with --no-sinks to run the pipeline without its sinks",
+                             cs->name.name, connector);
+    if (!ok) {
+        options_free(&with);
+        return false;
+    }
+    sink_entry *s = tw_xcalloc(1, sizeof *s);
+    s->name = tw_xstrdup(cs->name.name);
+    s->from = tw_xstrdup(cs->from.name);
+    s->with = with;
+    e->sinks = tw_xrealloc(e->sinks, (e->nsinks + 1) * sizeof *e->sinks);
+    e->sinks[e->nsinks++] = s;
+    return true;
+}
+
+/* ---- DROP ------------------------------------------------------------- */
+
+static bool has_dependents(tw_engine *e, const char *name, const char **who)
+{
+    tw_sql_name n = {.name = name};
+    tw_relation *rel = lookup(e, &n);
+    for (uint32_t i = 0; rel && i < e->nmvs; i++) {
+        if (e->mvs[i]->parent == rel->node) {
+            *who = e->mvs[i]->rel.name;
+            return true;
+        }
+    }
+    for (uint32_t i = 0; i < e->nsinks; i++) {
+        if (name_is(e->sinks[i]->from, name)) {
+            *who = e->sinks[i]->name;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool exec_drop(tw_engine *e, const tw_sql_script *script, const tw_sql_drop *d,
+                      tw_err *err)
+{
+    const char *name = d->name.name;
+    const char *kind = tw_sql_object_kind_name(d->object);
+    const char *who = NULL;
+    switch (d->object) {
+    case TW_SQL_OBJ_SOURCE:
+    case TW_SQL_OBJ_TABLE:
+        for (uint32_t i = 0; i < e->nsources; i++) {
+            if (!name_is(e->sources[i]->rel.name, name))
+                continue;
+            if (has_dependents(e, name, &who))
+                goto depends;
+            source_free(e->sources[i]);
+            memmove(&e->sources[i], &e->sources[i + 1], (e->nsources - i - 1) * sizeof(void *));
+            e->nsources--;
+            return true;
+        }
+        break;
+    case TW_SQL_OBJ_MATERIALIZED_VIEW:
+        for (uint32_t i = 0; i < e->nmvs; i++) {
+            if (!name_is(e->mvs[i]->rel.name, name))
+                continue;
+            if (has_dependents(e, name, &who))
+                goto depends;
+            mv_entry_free(e, e->mvs[i]);
+            memmove(&e->mvs[i], &e->mvs[i + 1], (e->nmvs - i - 1) * sizeof(void *));
+            e->nmvs--;
+            return true;
+        }
+        break;
+    case TW_SQL_OBJ_SINK:
+        for (uint32_t i = 0; i < e->nsinks; i++) {
+            if (!name_is(e->sinks[i]->name, name))
+                continue;
+            options_free(&e->sinks[i]->with);
+            free(e->sinks[i]->name);
+            free(e->sinks[i]->from);
+            free(e->sinks[i]);
+            memmove(&e->sinks[i], &e->sinks[i + 1], (e->nsinks - i - 1) * sizeof(void *));
+            e->nsinks--;
+            return true;
+        }
+        break;
+    case TW_SQL_OBJ_CONNECTION:
+        for (uint32_t i = 0; i < e->nconns; i++) {
+            if (!name_is(e->conns[i]->name, name))
+                continue;
+            options_free(&e->conns[i]->with);
+            free(e->conns[i]->name);
+            free(e->conns[i]);
+            memmove(&e->conns[i], &e->conns[i + 1], (e->nconns - i - 1) * sizeof(void *));
+            e->nconns--;
+            return true;
+        }
+        break;
+    case TW_SQL_OBJ_VIEW:
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, d->name.loc,
+                               "views are not supported yet (use MATERIALIZED VIEW)");
+    }
+    if (d->if_exists)
+        return true;
+    return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                           d->name.loc, "%s '%s' does not exist", kind, name);
+depends:
+    return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                           d->name.loc, "cannot drop %s '%s': '%s' depends on it (drop it first)",
+                           kind, name, who);
+}
+
+/* ---- batch queries -------------------------------------------------------- */
+
+typedef struct scan_ctx {
+    tw_node *first;
+} scan_ctx;
+
+static void scan_push(void *ctx, const tw_batch *rows)
+{
+    scan_ctx *s = ctx;
+    s->first->rows_in += rows->nrows;
+    s->first->ops->push(s->first, rows);
+}
+
+static tw_result *run_query(tw_engine *e, tw_plan *p)
+{
+    tw_result *res = tw_xcalloc(1, sizeof *res);
+    res->ncols = p->nvisible;
+    res->names = tw_xcalloc(p->noutputs ? p->noutputs : 1, sizeof *res->names);
+    tw_type *all_types = tw_xcalloc(p->noutputs ? p->noutputs : 1, sizeof *all_types);
+    for (uint32_t i = 0; i < p->noutputs; i++) {
+        res->names[i] = tw_xstrdup(p->names[i]);
+        all_types[i] = p->outputs[i]->type;
+    }
+    uint32_t ncols_all = p->noutputs;
+    tw_order_key *order = p->order;
+    uint32_t norder = p->norder;
+    p->order = NULL;
+    int64_t limit = p->limit, offset = p->offset;
+    tw_node **nodes = NULL;
+    uint32_t nn = 0;
+    tw_node *collect = tw_collect_new(all_types, ncols_all);
+    tw_node *first;
+    /* A parentless chain: scan batches are pushed into its first node. */
+    tw_node anchor;
+    tw_node_init(&anchor, NULL);
+    tw_node *tail = build_chain(e, p, &anchor, &nodes, &nn, false, &first);
+    tw_node_connect(tail, collect);
+    if (p->input) {
+        scan_ctx sc = {first};
+        tw_mv *mv = p->input->mv;
+        assert(mv);
+        tw_mv_scan(mv, scan_push, &sc);
+    } else {
+        tw_batch *one = tw_batch_new(NULL, 0, 1);
+        one->nrows = 1;
+        first->ops->push(first, one);
+        tw_batch_free(one);
+    }
+    for (uint32_t i = 0; i < nn; i++)
+        if (nodes[i]->ops->barrier)
+            nodes[i]->ops->barrier(nodes[i]);
+    tw_batch **batches;
+    uint32_t nb = tw_collect_batches(collect, &batches);
+    /* Sort row references, then copy out the window [offset, offset+limit). */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < nb; i++)
+        total += batches[i]->nrows;
+    typedef struct {
+        uint32_t b, r;
+    } ref;
+    ref *refs = tw_xmalloc((total ? total : 1) * sizeof *refs);
+    uint64_t k = 0;
+    for (uint32_t i = 0; i < nb; i++)
+        for (uint32_t r = 0; r < batches[i]->nrows; r++)
+            refs[k++] = (ref){i, r};
+    if (norder) {
+        /* Insertion into a merge sort: qsort has no context argument in C17. */
+        ref *tmp = tw_xmalloc((total ? total : 1) * sizeof *tmp);
+        for (uint64_t width = 1; width < total; width *= 2) {
+            for (uint64_t lo = 0; lo < total; lo += 2 * width) {
+                uint64_t mid = lo + width < total ? lo + width : total;
+                uint64_t hi = lo + 2 * width < total ? lo + 2 * width : total;
+                uint64_t a = lo, b2 = mid, o = lo;
+                while (a < mid || b2 < hi) {
+                    bool take_a;
+                    if (a >= mid)
+                        take_a = false;
+                    else if (b2 >= hi)
+                        take_a = true;
+                    else {
+                        int c = 0;
+                        for (uint32_t q = 0; q < norder && !c; q++) {
+                            uint32_t col = order[q].column;
+                            tw_value x = tw_column_get(&batches[refs[a].b]->cols[col], refs[a].r);
+                            tw_value y =
+                                tw_column_get(&batches[refs[b2].b]->cols[col], refs[b2].r);
+                            if (x.is_null != y.is_null)
+                                c = (x.is_null ? 1 : -1) * (order[q].nulls_first ? -1 : 1);
+                            else
+                                c = tw_value_cmp(&x, &y) * (order[q].desc ? -1 : 1);
+                        }
+                        take_a = c <= 0;
+                    }
+                    tmp[o++] = take_a ? refs[a++] : refs[b2++];
+                }
+            }
+            ref *swap = refs;
+            refs = tmp;
+            tmp = swap;
+        }
+        free(tmp);
+    }
+    uint64_t start = (uint64_t)(offset > 0 ? offset : 0);
+    uint64_t end = limit >= 0 && start + (uint64_t)limit < total ? start + (uint64_t)limit : total;
+    res->types = tw_xcalloc(res->ncols ? res->ncols : 1, sizeof *res->types);
+    memcpy(res->types, all_types, res->ncols * sizeof *res->types);
+    tw_batch *cur = NULL;
+    for (uint64_t i = start; i < end; i++) {
+        if (!cur || cur->nrows == cur->capacity) {
+            cur = tw_batch_new(res->types, res->ncols, TW_BATCH_ROWS);
+            res->batches = tw_xrealloc(res->batches, (res->nbatches + 1) * sizeof *res->batches);
+            res->batches[res->nbatches++] = cur;
+        }
+        const tw_batch *src = batches[refs[i].b];
+        uint32_t r = cur->nrows++;
+        for (uint32_t c = 0; c < res->ncols; c++) {
+            tw_value v = tw_column_get(&src->cols[c], refs[i].r);
+            if (v.type == TW_T_VARCHAR && !v.is_null)
+                v.s = tw_batch_strdup(cur, v.s.ptr, v.s.len);
+            tw_column_put(&cur->cols[c], r, &v);
+        }
+        res->nrows++;
+    }
+    free(refs);
+    free(order);
+    for (uint32_t i = 0; i < nn; i++) {
+        remove_order(e, nodes[i]);
+        tw_node_free(nodes[i]);
+    }
+    free(nodes);
+    free(anchor.down);
+    tw_node_free(collect);
+    for (uint32_t i = res->ncols; i < ncols_all; i++)
+        free(res->names[i]);
+    free(all_types);
+    (void)limit;
+    return res;
+}
+
+void tw_result_free(tw_result *r)
+{
+    if (!r)
+        return;
+    for (uint32_t i = 0; i < r->ncols; i++)
+        free(r->names[i]);
+    free(r->names);
+    free(r->types);
+    for (uint32_t i = 0; i < r->nbatches; i++)
+        tw_batch_free(r->batches[i]);
+    free(r->batches);
+    free(r);
+}
+
+static bool exec_select(tw_engine *e, const tw_sql_script *script, const tw_sql_select *sel,
+                        void (*on_result)(void *, tw_result *), void *ctx, tw_err *err)
+{
+    tw_binder b = {.script = script, .lookup = lookup, .lookup_ctx = e, .batch = true};
+    tw_plan *p = tw_bind_select(&b, sel, err);
+    if (!p)
+        return false;
+    if (p->input && p->input->kind != TW_REL_MV) {
+        tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len, script->filename,
+                        sel->from->rel.loc,
+                        "'%s' is a source: a batch SELECT reads materialized views (create one "
+                        "over the source)",
+                        p->input->name);
+        tw_plan_free(p);
+        return false;
+    }
+    tw_result *res = run_query(e, p);
+    tw_plan_free(p);
+    if (on_result)
+        on_result(ctx, res);
+    else
+        tw_result_free(res);
+    return true;
+}
+
+bool tw_engine_exec(tw_engine *e, const char *sql, size_t len, const char *filename,
+                    void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err)
+{
+    tw_arena arena;
+    tw_arena_init(&arena, 64 * 1024);
+    tw_sql_script script;
+    bool ok = tw_sql_parse_script(sql, len, filename, &arena, &script, err);
+    for (uint32_t i = 0; ok && i < script.nstmts; i++) {
+        const tw_sql_stmt *st = &script.stmts[i];
+        switch (st->kind) {
+        case TW_SQL_STMT_CREATE_SOURCE:
+            ok = exec_create_source(e, &script, st->u.create_source, err);
+            break;
+        case TW_SQL_STMT_CREATE_MV: ok = exec_create_mv(e, &script, st->u.create_mv, err); break;
+        case TW_SQL_STMT_CREATE_CONNECTION:
+            ok = exec_create_connection(e, &script, st->u.create_connection, err);
+            break;
+        case TW_SQL_STMT_CREATE_SINK:
+            ok = exec_create_sink(e, &script, st->u.create_sink, err);
+            break;
+        case TW_SQL_STMT_DROP: ok = exec_drop(e, &script, st->u.drop, err); break;
+        case TW_SQL_STMT_SELECT:
+            ok = exec_select(e, &script, st->u.select, on_result, ctx, err);
+            break;
+        case TW_SQL_STMT_SET: break; /* accepted; no session parameters matter yet */
+        case TW_SQL_STMT_SHOW:
+        case TW_SQL_STMT_DESCRIBE:
+            ok = tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script.text, script.len,
+                                 script.filename, st->start,
+                                 "%s is not supported in SQL files yet (it comes with the "
+                                 "PostgreSQL protocol)",
+                                 tw_sql_stmt_kind_name(st->kind));
+            break;
+        }
+    }
+    tw_arena_free(&arena);
+    return ok;
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+/* Drops rows older than the source's watermark; returns the new watermark. */
+static void apply_watermark(source_entry *s, tw_batch *b)
+{
+    int32_t wc = s->rel.watermark_col;
+    const tw_column *tc = &b->cols[wc];
+    int64_t delay = s->rel.watermark_delay_us;
+    uint32_t keep = 0;
+    uint32_t sel[TW_BATCH_ROWS];
+    for (uint32_t r = 0; r < b->nrows; r++) {
+        if (tc->valid[r]) {
+            int64_t t = tc->i64[r];
+            if (s->have_max && t < s->max_event_us - delay) {
+                s->late_rows++;
+                continue;
+            }
+            if (!s->have_max || t > s->max_event_us) {
+                s->max_event_us = t;
+                s->have_max = true;
+            }
+        }
+        sel[keep++] = r;
+    }
+    if (keep == b->nrows)
+        return;
+    for (uint32_t c = 0; c < b->ncols; c++) {
+        tw_column *col = &b->cols[c];
+        for (uint32_t i = 0; i < keep; i++) {
+            uint32_t r = sel[i];
+            col->valid[i] = col->valid[r];
+            switch (tw_type_phys(col->type)) {
+            case TW_PHYS_BOOL: col->b[i] = col->b[r]; break;
+            case TW_PHYS_I64: col->i64[i] = col->i64[r]; break;
+            case TW_PHYS_F64: col->f64[i] = col->f64[r]; break;
+            case TW_PHYS_STR: col->s[i] = col->s[r]; break;
+            }
+        }
+    }
+    b->nrows = keep;
+}
+
+static void emit_batch(source_entry *s)
+{
+    tw_batch *b = s->batch;
+    if (s->rel.watermark_col >= 0)
+        apply_watermark(s, b);
+    tw_node_emit(&s->node, b);
+    tw_batch_reset(b);
+    if (s->rel.watermark_col >= 0 && s->have_max) {
+        int64_t wm = s->max_event_us - s->rel.watermark_delay_us;
+        if (wm > s->last_wm_us) {
+            s->last_wm_us = wm;
+            tw_node_forward_watermark(&s->node, wm);
+        }
+    }
+}
+
+/* Reads and processes up to about one buffer of input. Returns 1 when work
+ * was done, 0 when the source had nothing, -1 on error. */
+static int source_pump(source_entry *s, tw_err *err)
+{
+    if (s->eof)
+        return 0;
+    /* Keep the unconsumed tail (a partial line) at the front. */
+    if (s->buf_pos > 0) {
+        memmove(s->buf, s->buf + s->buf_pos, s->buf_len - s->buf_pos);
+        s->buf_len -= s->buf_pos;
+        s->buf_pos = 0;
+    }
+    if (s->buf_len == s->buf_cap) {
+        if (s->buf_cap >= MAX_LINE_BYTES) {
+            /* One line longer than any we accept: count it and skip it. */
+            char *nl = memchr(s->buf, '\n', s->buf_len);
+            s->stats.lines++;
+            s->stats.malformed++;
+            s->buf_len = nl ? s->buf_len - (size_t)(nl + 1 - s->buf) : 0;
+            if (nl)
+                memmove(s->buf, nl + 1, s->buf_len);
+        } else {
+            s->buf_cap *= 2;
+            s->buf = tw_xrealloc(s->buf, s->buf_cap);
+        }
+    }
+    size_t n = 0;
+    tw_read_status st = tw_reader_read(s->reader, s->buf + s->buf_len, s->buf_cap - s->buf_len,
+                                       &n, err);
+    if (st == TW_READ_ERROR) {
+        tw_err_prefix(err, "source '%s'", s->rel.name);
+        return -1;
+    }
+    if (st == TW_READ_AGAIN)
+        return 0;
+    bool at_eof = st == TW_READ_EOF;
+    s->buf_len += n;
+    s->bytes += n;
+    for (;;) {
+        size_t used = tw_json_decode(s->decoder, s->buf + s->buf_pos, s->buf_len - s->buf_pos,
+                                     at_eof, s->batch, &s->stats);
+        s->buf_pos += used;
+        if (s->batch->nrows == s->batch->capacity) {
+            emit_batch(s);
+            continue;
+        }
+        if (used == 0 || s->buf_pos == s->buf_len)
+            break;
+    }
+    if (s->batch->nrows)
+        emit_batch(s);
+    if (at_eof) {
+        s->eof = true;
+        s->buf_len = s->buf_pos = 0;
+    }
+    return 1;
+}
+
+void tw_engine_barrier(tw_engine *e)
+{
+    for (uint32_t i = 0; i < e->norder; i++)
+        if (e->order[i]->ops->barrier)
+            e->order[i]->ops->barrier(e->order[i]);
+}
+
+bool tw_engine_run(tw_engine *e, volatile sig_atomic_t *stop, bool exit_at_eof,
+                   void (*on_tick)(void *ctx, tw_engine *engine), void *tick_ctx, tw_err *err)
+{
+    int64_t next_barrier = tw_now_mono_us() + e->opts.barrier_interval_ms * 1000;
+    int64_t next_tick = tw_now_mono_us() + 1000000;
+    bool ok = true;
+    while (!*stop) {
+        bool progress = false, all_done = true;
+        for (uint32_t i = 0; i < e->nsources; i++) {
+            source_entry *s = e->sources[i];
+            int r = source_pump(s, err);
+            if (r < 0) {
+                ok = false;
+                goto out;
+            }
+            progress |= r > 0;
+            all_done &= s->eof && s->finite;
+        }
+        int64_t now = tw_now_mono_us();
+        if (now >= next_barrier) {
+            tw_engine_barrier(e);
+            next_barrier = now + e->opts.barrier_interval_ms * 1000;
+        }
+        if (on_tick && now >= next_tick) {
+            on_tick(tick_ctx, e);
+            next_tick = now + 1000000;
+        }
+        if (all_done && exit_at_eof)
+            break;
+        if (!progress) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+out:
+    /* End of input (or stop): close every window, flush every aggregate. */
+    for (uint32_t i = 0; i < e->nsources; i++)
+        tw_node_forward_finish(&e->sources[i]->node);
+    tw_engine_barrier(e);
+    return ok;
+}
+
+/* ---- watch -------------------------------------------------------------- */
+
+typedef struct watch_node {
+    tw_node base;
+    FILE *out;
+    char **names;
+    uint32_t ncols;
+} watch_node;
+
+static void watch_push(tw_node *node, const tw_batch *in)
+{
+    watch_node *w = (watch_node *)node;
+    for (uint32_t r = 0; r < in->nrows; r++) {
+        uint8_t op = in->ops ? in->ops[r] : TW_OP_INSERT;
+        if (op == TW_OP_UPDATE_DELETE)
+            continue; /* the U+ row that follows says it all */
+        fputs(op == TW_OP_DELETE ? "- " : op == TW_OP_UPDATE_INSERT ? "~ " : "+ ", w->out);
+        for (uint32_t c = 0; c < w->ncols; c++) {
+            char buf[256];
+            tw_value v = tw_column_get(&in->cols[c], r);
+            if (v.type == TW_T_BOOL) {
+                if (!v.is_null && v.b)
+                    fprintf(w->out, " [%s]", w->names[c]);
+                continue;
+            }
+            if (v.type == TW_T_FLOAT64 && !v.is_null)
+                snprintf(buf, sizeof buf, "%.2f", v.f64);
+            else
+                tw_value_format(&v, buf, sizeof buf);
+            fprintf(w->out, "%s%s=%s", c ? "  " : "", w->names[c], v.is_null ? "NULL" : buf);
+        }
+        fputc('\n', w->out);
+    }
+    fflush(w->out);
+}
+
+static void watch_destroy(tw_node *node)
+{
+    watch_node *w = (watch_node *)node;
+    for (uint32_t i = 0; i < w->ncols; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w);
+}
+
+static const tw_node_ops watch_ops = {.kind = "watch", .push = watch_push, .destroy = watch_destroy};
+
+bool tw_engine_watch(tw_engine *e, const char *mv_name, FILE *out, tw_err *err)
+{
+    for (uint32_t i = 0; i < e->nmvs; i++) {
+        mv_entry *m = e->mvs[i];
+        if (!name_is(m->rel.name, mv_name))
+            continue;
+        watch_node *w = tw_xcalloc(1, sizeof *w);
+        tw_node_init(&w->base, &watch_ops);
+        w->out = out;
+        w->ncols = m->rel.ncols;
+        w->names = tw_xcalloc(m->rel.ncols ? m->rel.ncols : 1, sizeof *w->names);
+        for (uint32_t c = 0; c < m->rel.ncols; c++)
+            w->names[c] = tw_xstrdup(m->rel.col_names[c]);
+        tw_node_connect(m->rel.node, &w->base);
+        e->extra = tw_xrealloc(e->extra, (e->nextra + 1) * sizeof *e->extra);
+        e->extra[e->nextra++] = &w->base;
+        return true;
+    }
+    return tw_err_set(err, TW_ERR_CONFIG, "no materialized view named '%s' to watch", mv_name);
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static void mv_late_rows(const mv_entry *m, uint64_t *late, uint64_t *errors)
+{
+    *late = *errors = 0;
+    for (uint32_t i = 0; i < m->nnodes; i++) {
+        const tw_node *n = m->nodes[i];
+        if (!strcmp(n->ops->kind, "hash_agg")) {
+            tw_hashagg_stats st;
+            tw_hashagg_get_stats(n, &st);
+            *late += st.late_rows;
+            *errors += st.eval_errors;
+        } else if (!strcmp(n->ops->kind, "map")) {
+            *errors += tw_map_eval_errors(n);
+        }
+    }
+}
+
+void tw_engine_get_stats(tw_engine *e, tw_engine_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    for (uint32_t i = 0; i < e->nsources; i++) {
+        source_entry *s = e->sources[i];
+        st->lines += s->stats.lines;
+        st->rows += s->stats.rows;
+        st->malformed += s->stats.malformed;
+        st->type_errors += s->stats.type_errors;
+        st->late_rows += s->late_rows;
+        st->bytes += s->bytes;
+    }
+    for (uint32_t i = 0; i < e->nmvs; i++) {
+        uint64_t late, errors;
+        mv_late_rows(e->mvs[i], &late, &errors);
+        st->late_rows += late;
+        st->eval_errors += errors;
+    }
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
+{
+    fputs("{\"sources\": {", out);
+    for (uint32_t i = 0; i < e->nsources; i++) {
+        source_entry *s = e->sources[i];
+        fputs(i ? ", " : "", out);
+        json_string(out, s->rel.name);
+        fprintf(out,
+                ": {\"lines\": %llu, \"rows\": %llu, \"malformed\": %llu, \"type_errors\": %llu, "
+                "\"late_rows\": %llu, \"bytes\": %llu}",
+                (unsigned long long)s->stats.lines, (unsigned long long)s->stats.rows,
+                (unsigned long long)s->stats.malformed, (unsigned long long)s->stats.type_errors,
+                (unsigned long long)s->late_rows, (unsigned long long)s->bytes);
+    }
+    fputs("}, \"mvs\": {", out);
+    for (uint32_t i = 0; i < e->nmvs; i++) {
+        mv_entry *m = e->mvs[i];
+        tw_mv_stats ms;
+        tw_mv_get_stats(m->rel.mv, &ms);
+        uint64_t late, errors;
+        mv_late_rows(m, &late, &errors);
+        fputs(i ? ", " : "", out);
+        json_string(out, m->rel.name);
+        fprintf(out, ": {\"rows\": %llu, \"late_rows\": %llu, \"eval_errors\": %llu}",
+                (unsigned long long)ms.rows, (unsigned long long)late,
+                (unsigned long long)errors);
+    }
+    fputs("}}\n", out);
+    return !ferror(out);
+}
+
+int64_t tw_engine_mv_rows(tw_engine *e, const char *mv_name)
+{
+    for (uint32_t i = 0; i < e->nmvs; i++) {
+        if (name_is(e->mvs[i]->rel.name, mv_name)) {
+            tw_mv_stats ms;
+            tw_mv_get_stats(e->mvs[i]->rel.mv, &ms);
+            return (int64_t)ms.rows;
+        }
+    }
+    return -1;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+void tw_engine_opts_default(tw_engine_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->barrier_interval_ms = 1000;
+    o->retention_us = INT64_C(3600) * TW_USEC_PER_SEC;
+}
+
+tw_engine *tw_engine_new(const tw_engine_opts *opts)
+{
+    tw_engine *e = tw_xcalloc(1, sizeof *e);
+    e->opts = *opts;
+    return e;
+}
+
+bool tw_engine_open_dead_letter(tw_engine *e, tw_err *err);
+
+void tw_engine_free(tw_engine *e)
+{
+    if (!e)
+        return;
+    for (uint32_t i = e->nmvs; i-- > 0;)
+        mv_entry_free(e, e->mvs[i]);
+    free(e->mvs);
+    for (uint32_t i = 0; i < e->nsources; i++)
+        source_free(e->sources[i]);
+    free(e->sources);
+    for (uint32_t i = 0; i < e->nconns; i++) {
+        options_free(&e->conns[i]->with);
+        free(e->conns[i]->name);
+        free(e->conns[i]);
+    }
+    free(e->conns);
+    for (uint32_t i = 0; i < e->nsinks; i++) {
+        options_free(&e->sinks[i]->with);
+        free(e->sinks[i]->name);
+        free(e->sinks[i]->from);
+        free(e->sinks[i]);
+    }
+    free(e->sinks);
+    for (uint32_t i = 0; i < e->nextra; i++)
+        tw_node_free(e->extra[i]);
+    free(e->extra);
+    free(e->order);
+    if (e->dead_letter)
+        fclose(e->dead_letter);
+    free(e);
+}

@@ -1,0 +1,84 @@
+/* engine.h - the running pipeline: catalog, operator graph, sources, loop.
+ *
+ * The engine executes SQL statements (DDL builds sources, views and sinks
+ * into one operator graph; SELECT runs a batch query over the views) and
+ * drives the sources: read bytes, decode batches, drop late rows, push them
+ * through the graph, send barriers every barrier_interval_ms and watermarks
+ * as event time advances. One thread runs the pipeline; readers of views
+ * take the views' read locks.
+ */
+#ifndef TW_EXEC_ENGINE_H
+#define TW_EXEC_ENGINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "exec/batch.h"
+
+typedef struct tw_engine tw_engine;
+
+typedef struct tw_engine_opts {
+    bool no_sinks;              /* validate sinks but do not run them */
+    int64_t barrier_interval_ms;
+    int64_t retention_us;       /* window state bound when there is no watermark */
+    const char *dead_letter_path; /* malformed lines go here when set */
+    /* NAME=URI connector overrides, applied when the source is created. */
+    const char **source_overrides;
+    uint32_t nsource_overrides;
+} tw_engine_opts;
+
+void tw_engine_opts_default(tw_engine_opts *opts);
+
+/* Creates an engine with nothing in its catalog. Option strings are not
+ * copied. Never NULL. */
+tw_engine *tw_engine_new(const tw_engine_opts *opts);
+void tw_engine_free(tw_engine *engine);
+
+/* A batch query's result: column names and types, and rows in order. */
+typedef struct tw_result {
+    uint32_t ncols;
+    char **names;
+    tw_type *types;
+    tw_batch **batches;
+    uint32_t nbatches;
+    uint64_t nrows;
+} tw_result;
+void tw_result_free(tw_result *result);
+
+/* Executes every statement of a SQL script. A SELECT's result is handed to
+ * on_result (which takes it over) when given, else dropped. Stops at the
+ * first failing statement with err set (the message names the file, line
+ * and column). */
+bool tw_engine_exec(tw_engine *engine, const char *sql, size_t len, const char *filename,
+                    void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err);
+
+/* Runs the sources until *stop becomes nonzero or, with exit_at_eof, until
+ * every source is finite and exhausted (then closes every window and
+ * flushes). Returns false with err set when a source fails. on_tick, when
+ * given, is called about once a second from the pipeline thread. */
+bool tw_engine_run(tw_engine *engine, volatile sig_atomic_t *stop, bool exit_at_eof,
+                   void (*on_tick)(void *ctx, tw_engine *engine), void *tick_ctx, tw_err *err);
+
+/* Runs one barrier now (flushes every aggregate into its views). */
+void tw_engine_barrier(tw_engine *engine);
+
+/* Prints the changes of view `mv_name` to `out` as they happen (for the
+ * live terminal view). Returns false if there is no such view. */
+bool tw_engine_watch(tw_engine *engine, const char *mv_name, FILE *out, tw_err *err);
+
+typedef struct tw_engine_stats {
+    uint64_t lines, rows, malformed, type_errors, late_rows, eval_errors;
+    uint64_t bytes;
+} tw_engine_stats;
+void tw_engine_get_stats(tw_engine *engine, tw_engine_stats *stats);
+
+/* Writes the per-source and per-view counters as JSON (see --stats-json). */
+bool tw_engine_write_stats_json(tw_engine *engine, FILE *out);
+
+/* Number of rows held by a view, or -1 when there is no such view. */
+int64_t tw_engine_mv_rows(tw_engine *engine, const char *mv_name);
+
+#endif
