@@ -888,7 +888,7 @@ static void test_nesting_limit(void **state)
     parse_ok(fx, sql);
     free(sql);
     /* Unary chains count too ("- " because "--" starts a comment). */
-    sql = malloc(DEPTH * 4 + 16);
+    sql = malloc(DEPTH * 6 + 16);
     strcpy(sql, "SELECT ");
     for (int i = 0; i < DEPTH; i++)
         strcat(sql + n + 2 * i, i % 2 ? "- " : "+ ");
