@@ -132,13 +132,12 @@ static size_t quoted_span(const lexer *lx, char quote, bool escapes)
  * lx->pos is at the opening quote. */
 static bool lex_string(lexer *lx, size_t start, bool escapes)
 {
-    size_t quote = lx->pos;
     lx->pos++;
     char *buf = tw_arena_alloc(lx->arena, quoted_span(lx, '\'', escapes) + 1);
     size_t n = 0;
     for (;;) {
         if (lx->pos >= lx->len)
-            return lex_error(lx, quote, "unterminated string literal");
+            return lex_error(lx, start, "unterminated string literal");
         char c = lx->text[lx->pos];
         if (c == '\'') {
             if (peek_at(lx, 1) == '\'') {
@@ -151,7 +150,7 @@ static bool lex_string(lexer *lx, size_t start, bool escapes)
         }
         if (c == '\\' && escapes) {
             if (lx->pos + 1 >= lx->len)
-                return lex_error(lx, quote, "unterminated string literal");
+                return lex_error(lx, start, "unterminated string literal");
             char e = lx->text[lx->pos + 1];
             switch (e) {
             case 'n': buf[n++] = '\n'; break;
