@@ -535,7 +535,8 @@ static void agg_push(tw_node *node, const tw_batch *in)
 static void agg_watermark(tw_node *node, int64_t wm_us)
 {
     agg_node *a = (agg_node *)node;
-    if (is_windowed(a) && (!a->have_closed || wm_us > a->closed_through_us))
+    if (is_windowed(a) && !a->cfg.ignore_watermark &&
+        (!a->have_closed || wm_us > a->closed_through_us))
         close_windows(a, wm_us);
     tw_node_forward_watermark(node, wm_us);
 }

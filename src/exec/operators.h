@@ -60,6 +60,9 @@ typedef struct tw_hashagg_config {
     /* Without a watermark, windows ending more than retention_us before the
      * newest window start seen are released (0 = never). */
     int64_t retention_us;
+    /* The window is not on the input's watermark column: watermarks pass
+     * through without closing windows. */
+    bool ignore_watermark;
 } tw_hashagg_config;
 
 /* Output columns: keys (in order) then aggregates. The config's arrays are
