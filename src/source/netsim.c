@@ -5,9 +5,10 @@
  * fixed-size memcpy into a buffer that always has room for a whole line, so
  * the copies need no length checks. Random numbers are counter-based: the
  * draws of event k are a pure function of (seed, k), so the output does not
- * depend on how the caller chunks its fill calls, and a second simulator can
- * start at any event (tw_netsim_skip) and produce the same bytes. Anomaly
- * episodes are likewise a pure function of (seed, device, metric, window).
+ * depend on how the caller chunks its fill calls, tw_netsim_next_time_us can
+ * tell the next time without drawing, and a simulator could start at any
+ * event. Anomaly episodes are likewise a pure function of (seed, device,
+ * metric, window), with windows aligned to the epoch like TUMBLE's.
  * No floating point is used per event: metric values are integer hundredths.
  */
 #include "source/netsim.h"
@@ -148,8 +149,8 @@ bool tw_netsim_opts_set(tw_netsim_opts *opts, const char *key, const char *value
         if (!parse_double(value, MIN_RATE, MAX_RATE, &opts->events_per_sec))
             return tw_err_set(err, TW_ERR_CONFIG,
                               "netsim option rate: '%s' is not a number of events per second "
-                              "in %g..%g",
-                              value, MIN_RATE, MAX_RATE);
+                              "in 0.001..1000000000",
+                              value);
         return true;
     }
     if (!strcmp(key, "seed")) {

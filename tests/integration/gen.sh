@@ -14,6 +14,9 @@ sum_b=$(cksum <"$tmp/b.ndjson")
 [ "$sum_a" = "$sum_b" ] || fail "same seed gave different output ($sum_a vs $sum_b)"
 [ ! -s "$tmp/a.err" ] || fail "stderr not empty when not a terminal: $(cat "$tmp/a.err")"
 
+"$bin" gen --count 100000 --seed 7 --threads 1 >"$tmp/t1.ndjson" || fail "gen --threads 1 exited $?"
+cmp -s "$tmp/a.ndjson" "$tmp/t1.ndjson" || fail "--threads 1 and the default wrote different bytes"
+
 lines=$(wc -l <"$tmp/a.ndjson")
 [ "$lines" -eq 100000 ] || fail "expected 100000 lines, got $lines"
 head -n 1 "$tmp/a.ndjson" | grep -q '^{"device_id":"router-01","timestamp":"2026-01-01T00:00:00[.0-9]*Z","src_ip":"' ||
