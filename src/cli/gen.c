@@ -159,8 +159,7 @@ static int parse_args(int argc, char **argv, gen_args *a)
             tw_err err;
             tw_err_clear(&err);
             if (!tw_netsim_opts_set(&a->sim, key, optarg, &err)) {
-                fprintf(stderr, "tidewatch gen: --%s: %s\n", gen_options[longindex].name,
-                        err.msg);
+                fprintf(stderr, "tidewatch gen: --%s: %s\n", gen_options[longindex].name, err.msg);
                 return 2;
             }
             a->have_rate |= opt == OPT_RATE;
@@ -170,8 +169,8 @@ static int parse_args(int argc, char **argv, gen_args *a)
         switch (opt) {
         case OPT_COUNT:
             if (!parse_count(optarg, &a->count)) {
-                fprintf(stderr,
-                        "tidewatch gen: --count: '%s' is not a non-negative integer\n", optarg);
+                fprintf(stderr, "tidewatch gen: --count: '%s' is not a non-negative integer\n",
+                        optarg);
                 return 2;
             }
             a->have_count = true;
@@ -410,7 +409,7 @@ int tw_cmd_gen(int argc, char **argv)
 
     uint64_t written = 0;
     int64_t t0_us = tw_now_mono_us();
-    bool ok = paced              ? run_paced(sim, fd, buf, &a, &written)
+    bool ok = paced            ? run_paced(sim, fd, buf, &a, &written)
               : a.threads == 2 ? run_fast_threaded(sim, fd, a.count, &written)
                                : run_fast(sim, fd, buf, a.count, &written);
     double seconds = (double)(tw_now_mono_us() - t0_us) / 1e6;

@@ -76,13 +76,13 @@ typedef struct device_state {
 struct tw_netsim {
     tw_netsim_opts opts;
     uint32_t devices;
-    uint64_t key;              /* seed mixed once, base of all draws */
-    uint64_t interval_fp;      /* time between events, microseconds * 2^32 */
-    uint32_t jitter_range_us;  /* jitter drawn in [0, range) */
+    uint64_t key;                       /* seed mixed once, base of all draws */
+    uint64_t interval_fp;               /* time between events, microseconds * 2^32 */
+    uint32_t jitter_range_us;           /* jitter drawn in [0, range) */
     uint64_t episode_thr[METRIC_COUNT]; /* start an episode when draw >> 11 < thr */
-    uint64_t next_event;       /* index of the next event */
-    uint32_t next_device;      /* next_event % devices */
-    int64_t cached_sec;        /* second whose text is in sec_text */
+    uint64_t next_event;                /* index of the next event */
+    uint32_t next_device;               /* next_event % devices */
+    int64_t cached_sec;                 /* second whose text is in sec_text */
     char sec_text[48];
     uint32_t sec_len;
     device_state *dev;
@@ -140,8 +140,8 @@ bool tw_netsim_opts_set(tw_netsim_opts *opts, const char *key, const char *value
         uint64_t v;
         if (!parse_u64(value, 1, MAX_DEVICES, &v))
             return tw_err_set(err, TW_ERR_CONFIG,
-                              "netsim option devices: '%s' is not an integer in 1..%" PRIu32,
-                              value, MAX_DEVICES);
+                              "netsim option devices: '%s' is not an integer in 1..%" PRIu32, value,
+                              MAX_DEVICES);
         opts->devices = (uint32_t)v;
         return true;
     }
@@ -156,8 +156,7 @@ bool tw_netsim_opts_set(tw_netsim_opts *opts, const char *key, const char *value
     if (!strcmp(key, "seed")) {
         if (!parse_u64(value, 0, UINT64_MAX, &opts->seed))
             return tw_err_set(err, TW_ERR_CONFIG,
-                              "netsim option seed: '%s' is not an unsigned 64-bit integer",
-                              value);
+                              "netsim option seed: '%s' is not an unsigned 64-bit integer", value);
         return true;
     }
     if (!strcmp(key, "start")) {

@@ -451,8 +451,7 @@ static void test_times_ordered_per_device_and_follow_rate(void **state)
     tw_netsim_opts o;
     tw_netsim_opts_default(&o);
     text t = generate(&o, 100000, 1 << 16);
-    time_order ord = {.devices = {"router-01", "router-02", "server-01", "server-02",
-                                  "switch-01"}};
+    time_order ord = {.devices = {"router-01", "router-02", "server-01", "server-02", "switch-01"}};
     for_each_record(&t, check_order, &ord);
     assert_true(ord.max_disorder_us < TW_USEC_PER_SEC);
     assert_true(ord.max_disorder_us > 0); /* times carry jitter */
