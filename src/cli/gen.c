@@ -229,17 +229,19 @@ static void sleep_us(int64_t us)
     nanosleep(&ts, NULL); /* an interrupting signal just ends the sleep early */
 }
 
+/* The run_* functions return 0 or the errno of the failed write. */
+
 /* Fast mode: fills and writes until count events are out. */
-static bool run_fast(tw_netsim *sim, int fd, char *buf, uint64_t count, uint64_t *written)
+static int run_fast(tw_netsim *sim, int fd, char *buf, uint64_t count, uint64_t *written)
 {
     while (*written < count && !gen_stop) {
         uint64_t n;
         size_t len = tw_netsim_fill(sim, buf, GEN_BUF_BYTES, count - *written, &n);
         if (!write_all(fd, buf, len))
-            return false;
+            return errno;
         *written += n;
     }
-    return true;
+    return 0;
 }
 
 /* Fast mode on two threads: this one fills buffers while a writer thread
@@ -284,17 +286,18 @@ static void *pipeline_writer(void *arg)
     return NULL;
 }
 
-static bool run_fast_threaded(tw_netsim *sim, int fd, uint64_t count, uint64_t *written)
+static int run_fast_threaded(tw_netsim *sim, int fd, uint64_t count, uint64_t *written)
 {
     pipeline p = {.fd = fd};
     pthread_t writer;
-    bool ok = false, started = false;
+    int error = 0;
+    bool started = false;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.changed, NULL);
     for (unsigned i = 0; i < PIPE_BUFS; i++) {
         p.buf[i] = malloc(GEN_BUF_BYTES);
         if (!p.buf[i]) {
-            errno = ENOMEM;
+            error = ENOMEM;
             goto cleanup;
         }
     }
@@ -305,7 +308,7 @@ static bool run_fast_threaded(tw_netsim *sim, int fd, uint64_t count, uint64_t *
     int rc = pthread_create(&writer, NULL, pipeline_writer, &p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
-        errno = rc;
+        error = rc;
         goto cleanup;
     }
     started = true;
@@ -334,20 +337,19 @@ cleanup:
         pthread_cond_broadcast(&p.changed);
         pthread_mutex_unlock(&p.mu);
         pthread_join(writer, NULL);
-        ok = !p.failed;
         if (p.failed)
-            errno = p.write_errno;
+            error = p.write_errno;
     }
     for (unsigned i = 0; i < PIPE_BUFS; i++)
         free(p.buf[i]);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.changed);
-    return ok;
+    return error;
 }
 
 /* Paced mode: writes each event once the wall clock has reached its offset
  * from the start, in batches of what is due. */
-static bool run_paced(tw_netsim *sim, int fd, char *buf, const gen_args *a, uint64_t *written)
+static int run_paced(tw_netsim *sim, int fd, char *buf, const gen_args *a, uint64_t *written)
 {
     int64_t first_event_us = tw_netsim_next_time_us(sim);
     int64_t t0_mono_us = tw_now_mono_us();
@@ -360,14 +362,14 @@ static bool run_paced(tw_netsim *sim, int fd, char *buf, const gen_args *a, uint
             uint64_t n;
             size_t len = tw_netsim_fill(sim, buf, GEN_BUF_BYTES, due - *written, &n);
             if (!write_all(fd, buf, len))
-                return false;
+                return errno;
             *written += n;
             continue;
         }
         int64_t wait_us = tw_netsim_next_time_us(sim) - first_event_us - elapsed_us;
         sleep_us(wait_us < 1000 ? 1000 : wait_us > MAX_SLEEP_US ? MAX_SLEEP_US : wait_us);
     }
-    return true;
+    return 0;
 }
 
 int tw_cmd_gen(int argc, char **argv)
@@ -406,16 +408,18 @@ int tw_cmd_gen(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed reader shows as EPIPE instead */
 
     uint64_t written = 0;
     int64_t t0_us = tw_now_mono_us();
-    bool ok = paced            ? run_paced(sim, fd, buf, &a, &written)
-              : a.threads == 2 ? run_fast_threaded(sim, fd, a.count, &written)
-                               : run_fast(sim, fd, buf, a.count, &written);
+    int error = paced            ? run_paced(sim, fd, buf, &a, &written)
+                : a.threads == 2 ? run_fast_threaded(sim, fd, a.count, &written)
+                                 : run_fast(sim, fd, buf, a.count, &written);
     double seconds = (double)(tw_now_mono_us() - t0_us) / 1e6;
-    if (!ok) {
+    /* EPIPE: the reader went away (gen | head), which ends the output. */
+    if (error && error != EPIPE) {
         fprintf(stderr, "tidewatch gen: write to %s failed: %s\n",
-                a.out_path ? a.out_path : "stdout", strerror(errno));
+                a.out_path ? a.out_path : "stdout", strerror(error));
         goto cleanup;
     }
     if (a.verbose || isatty(STDERR_FILENO))

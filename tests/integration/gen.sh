@@ -25,6 +25,11 @@ head -n 1 "$tmp/a.ndjson" | grep -q '^{"device_id":"router-01","timestamp":"2026
 "$bin" gen --count 1000 --seed 8 >"$tmp/c.ndjson" || fail "gen --seed 8 exited $?"
 head -n 1000 "$tmp/a.ndjson" | cmp -s - "$tmp/c.ndjson" && fail "seeds 7 and 8 gave the same output"
 
+# A reader that stops early ends gen quietly and successfully.
+status=$( { "$bin" gen --count 1000000 2>"$tmp/pipe.err"; echo $? >"$tmp/pipe.status"; } | head -n 1 >/dev/null; cat "$tmp/pipe.status")
+[ "$status" -eq 0 ] || fail "gen into a closed pipe exited $status, expected 0"
+[ ! -s "$tmp/pipe.err" ] || fail "gen into a closed pipe printed: $(cat "$tmp/pipe.err")"
+
 "$bin" gen --help >"$tmp/help.txt" || fail "--help exited $?"
 for opt in --devices --count --rate --seed --start --anomaly-rate --out --verbose; do
     grep -q -- "$opt" "$tmp/help.txt" || fail "--help does not mention $opt"
