@@ -1307,10 +1307,9 @@ tw_engine *tw_engine_new(const tw_engine_opts *opts)
 {
     tw_engine *e = tw_xcalloc(1, sizeof *e);
     e->opts = *opts;
+    e->dead_letter = opts->dead_letter;
     return e;
 }
-
-bool tw_engine_open_dead_letter(tw_engine *e, tw_err *err);
 
 void tw_engine_free(tw_engine *e)
 {
@@ -1339,7 +1338,5 @@ void tw_engine_free(tw_engine *e)
         tw_node_free(e->extra[i]);
     free(e->extra);
     free(e->order);
-    if (e->dead_letter)
-        fclose(e->dead_letter);
     free(e);
 }

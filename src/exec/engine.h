@@ -24,7 +24,7 @@ typedef struct tw_engine_opts {
     bool no_sinks;              /* validate sinks but do not run them */
     int64_t barrier_interval_ms;
     int64_t retention_us;       /* window state bound when there is no watermark */
-    const char *dead_letter_path; /* malformed lines go here when set */
+    FILE *dead_letter;          /* malformed lines go here when set; not owned */
     /* NAME=URI connector overrides, applied when the source is created. */
     const char **source_overrides;
     uint32_t nsource_overrides;
