@@ -270,10 +270,17 @@ static const char *check_escape(tw_json_decoder *d, const char *p, const char *e
         return fail(d, R_ESCAPE); /* low surrogate without a high one */
     if (cp < 0xd800 || cp > 0xdbff)
         return p;
+    /* A high surrogate must be followed by an escaped low one. */
+    if (p >= end)
+        return fail(d, R_TRUNC);
+    if (p[0] != '\\')
+        return fail(d, R_ESCAPE);
+    if (end - p < 2)
+        return fail(d, R_TRUNC);
+    if (p[1] != 'u')
+        return fail(d, R_ESCAPE);
     if (end - p < 6)
         return fail(d, R_TRUNC);
-    if (p[0] != '\\' || p[1] != 'u')
-        return fail(d, R_ESCAPE);
     int low = hex4(p + 2);
     if (low < 0xdc00 || low > 0xdfff)
         return fail(d, R_ESCAPE);
