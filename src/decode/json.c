@@ -202,7 +202,7 @@ static inline bool is_special(unsigned char c)
 
 /* Returns the first byte in [p, readable_end) that is '"', '\\', a control
  * byte or non-ASCII, or readable_end. */
-static inline const char *find_special(const char *p, const char *readable_end)
+static inline __attribute__((always_inline)) const char *find_special(const char *p, const char *readable_end)
 {
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
@@ -291,7 +291,7 @@ static const char *check_escape(tw_json_decoder *d, const char *p, const char *e
  * quote, with *escaped set when the body holds escapes. Reads 16-byte blocks
  * up to readable_end (the buffer's end); the line's own '\n' stops the scan
  * at `end`. */
-static inline const char *scan_string(tw_json_decoder *d, const char *p, const char *end,
+static inline __attribute__((always_inline)) const char *scan_string(tw_json_decoder *d, const char *p, const char *end,
                                       const char *readable_end, bool *escaped)
 {
     bool esc = false;
@@ -651,6 +651,29 @@ static const char *skip_value(tw_json_decoder *d, const char *p, const char *end
 
 /* ---- columns -------------------------------------------------------------- */
 
+/* Equality of short keys without a libc call: keys are mostly 2..30 bytes,
+ * where memcmp's call and dispatch cost more than the compare. */
+static inline bool key_equal(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        uint64_t x, y;
+        size_t i = 0;
+        for (; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        memcpy(&x, a + n - 8, 8); /* last 8 bytes, overlapping the loop's */
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static int32_t lookup_column(const tw_json_decoder *d, const char *key, size_t len)
 {
     for (uint32_t c = 0; c < d->ncols; c++)
@@ -674,6 +697,40 @@ static int32_t lookup_column(const tw_json_decoder *d, const char *key, size_t l
             return (int32_t)c;
     }
     return -1;
+}
+
+static inline bool digits2(const char *s, unsigned *out)
+{
+    unsigned a = (unsigned)(unsigned char)s[0] - '0', b = (unsigned)(unsigned char)s[1] - '0';
+    *out = a * 10 + b;
+    return a < 10 && b < 10;
+}
+
+/* The layouts sources write ("2026-01-27T20:47:13.482913Z" and without the
+ * fraction) read at fixed offsets; anything else, including every value
+ * this rejects, goes to tw_timestamp_parse, which stays the definition. */
+static bool parse_timestamp(const char *s, size_t len, int64_t *out_us)
+{
+    static const unsigned char month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y1, y2, mo, dd, hh, mi, ss, f1, f2, f3;
+    bool layout = (len == 20 && s[19] == 'Z') || (len == 27 && s[19] == '.' && s[26] == 'Z');
+    if (!layout || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        !digits2(s, &y1) || !digits2(s + 2, &y2) || !digits2(s + 5, &mo) || !digits2(s + 8, &dd) ||
+        !digits2(s + 11, &hh) || !digits2(s + 14, &mi) || !digits2(s + 17, &ss) || mo - 1 > 11u ||
+        dd - 1 >= month_days[mo - 1] || hh > 23 || mi > 59 || ss > 59)
+        return tw_timestamp_parse(s, len, out_us);
+    unsigned year = y1 * 100 + y2;
+    if (mo == 2 && dd == 29)
+        return tw_timestamp_parse(s, len, out_us);
+    int64_t frac_us = 0;
+    if (len == 27) {
+        if (!digits2(s + 20, &f1) || !digits2(s + 22, &f2) || !digits2(s + 24, &f3))
+            return tw_timestamp_parse(s, len, out_us);
+        frac_us = (int64_t)(f1 * 10000 + f2 * 100 + f3);
+    }
+    int64_t days = tw_days_from_civil(year, mo, dd);
+    *out_us = (days * 86400 + hh * 3600 + mi * 60 + ss) * TW_USEC_PER_SEC + frac_us;
+    return true;
 }
 
 /* Stores a string value [s, e) (validated, *escaped when it has escapes)
@@ -701,7 +758,7 @@ static bool store_string(tw_json_decoder *d, tw_batch *out, tw_column *col, uint
             s = dst;
         }
         int64_t us;
-        if (!tw_timestamp_parse(s, len, &us))
+        if (!parse_timestamp(s, len, &us))
             return false;
         col->i64[row] = us;
         col->valid[row] = 1;
@@ -848,7 +905,7 @@ static const char *parse_object(tw_json_decoder *d, const char *p, const char *e
             key = k;
         }
         int32_t c = key_pos < PRED_KEYS ? d->pred[key_pos] : -1;
-        if (c < 0 || d->name_lens[c] != key_len || memcmp(d->names[c], key, key_len) != 0) {
+        if (c < 0 || d->name_lens[c] != key_len || !key_equal(d->names[c], key, key_len)) {
             c = lookup_column(d, key, key_len);
             if (key_pos < PRED_KEYS)
                 d->pred[key_pos] = c;

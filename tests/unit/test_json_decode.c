@@ -547,6 +547,31 @@ static void test_timestamps(void **state)
     assert_int_equal(f->stats.type_errors, 1);
 }
 
+/* The fixed-layout fast path must agree with tw_timestamp_parse. */
+static void test_timestamp_fast_path_matches_parser(void **state)
+{
+    fixture *f = *state;
+    static const char *const vals[] = {
+        "2024-02-29T00:00:00Z",        "2023-02-29T00:00:00Z",        "2100-02-29T00:00:00Z",
+        "2000-02-29T12:00:00.000001Z", "0000-01-01T00:00:00Z",        "9999-12-31T23:59:59.999999Z",
+        "2026-01-27t20:47:13Z",        "2026-13-01T00:00:00Z",        "2026-00-10T00:00:00Z",
+        "2026-01-00T00:00:00Z",        "2026-04-31T00:00:00Z",        "2026-01-27T24:00:00Z",
+        "2026-01-27T20:60:00Z",        "2026-01-27T20:47:60Z",        "2026-01-27T20:47:13.48291aZ",
+        "2026-01-27T20:47:13.482913z", "2026-01-27 20:47:13.482913Z", "2026-01-27T20:47:13,482913Z",
+        "2026+01-27T20:47:13Z",        "20a6-01-27T20:47:13Z"};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char line[96];
+        snprintf(line, sizeof line, "{\"t\":\"%s\"}\n", vals[i]);
+        tw_batch_reset(f->batch);
+        decode(f, line);
+        int64_t want = 0;
+        bool ok = tw_timestamp_parse(vals[i], strlen(vals[i]), &want);
+        if (col(f, C_T)->valid[0] != ok || (ok && col(f, C_T)->i64[0] != want))
+            fail_msg("timestamp %s: decoder %d/%lld, parser %d/%lld", vals[i], col(f, C_T)->valid[0],
+                     (long long)col(f, C_T)->i64[0], ok, (long long)want);
+    }
+}
+
 /* ---- randomized round trip ---------------------------------------------- */
 
 static uint64_t rng_state;
@@ -762,6 +787,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_double_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integer_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timestamp_fast_path_matches_parser, setup, teardown),
         cmocka_unit_test_setup_teardown(test_randomized_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
