@@ -482,8 +482,7 @@ static tw_node *build_chain(tw_engine *e, tw_plan *p, tw_node *parent, tw_node *
         p->where = NULL;
     }
     p->having = NULL;
-    p->outputs = NULL;
-    p->noutputs = 0;
+    p->outputs = NULL; /* taken by the map node; the names stay with the plan */
 #undef LINK
     return tail;
 }

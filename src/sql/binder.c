@@ -1101,7 +1101,8 @@ void tw_plan_free(tw_plan *p)
     free(p->aggs);
     tw_expr_free(p->having);
     for (uint32_t i = 0; i < p->noutputs; i++) {
-        tw_expr_free(p->outputs[i]);
+        if (p->outputs)
+            tw_expr_free(p->outputs[i]);
         free(p->names[i]);
     }
     free(p->outputs);
