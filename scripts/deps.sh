@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 debs=(
   build-essential cmake pkg-config
   libcmocka-dev
+  libjansson-dev libzstd-dev libsnappy-dev zlib1g-dev libsqlite3-dev
+  librdkafka-dev kcat
+  libmicrohttpd-dev libavro-dev libpq-dev libcurl4-openssl-dev libssl-dev
   hyperfine
 )
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
