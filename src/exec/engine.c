@@ -14,12 +14,14 @@
 #include "exec/operators.h"
 #include "mv/mv.h"
 #include "source/reader.h"
+#include "source/source.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 #include "sql/sqlerr.h"
 
-#define READ_BUF_BYTES (4u << 20)
 #define MAX_LINE_BYTES (64u << 20)
+/* Batches read from one source before the loop looks at the others. */
+#define BATCHES_PER_PUMP 64
 
 typedef struct kv {
     char *key;
@@ -31,23 +33,32 @@ typedef struct options {
     uint32_t count;
 } options;
 
+typedef struct partition_time {
+    bool seen;
+    int64_t max_event_us;
+    int64_t last_data_mono_us;
+} partition_time;
+
+/* A partition without data for this long stops holding the watermark back. */
+#define PARTITION_IDLE_US (INT64_C(5) * TW_USEC_PER_SEC)
+
 typedef struct source_entry {
     tw_relation rel;
     tw_node node; /* emits decoded batches */
     options with;
     char *connector;
-    tw_reader *reader;
+    tw_source_driver *driver;
     tw_json_decoder *decoder;
     tw_decode_stats stats;
     tw_batch *batch;
-    char *buf;
-    size_t buf_cap, buf_len, buf_pos;
     bool eof, finite;
-    bool have_max;
-    int64_t max_event_us;
+    /* Event time per partition (index partition + 1; 0 is "unpartitioned"):
+     * the watermark is the minimum over partitions that are not idle. */
+    partition_time *parts;
+    uint32_t nparts;
+    bool have_wm;
     int64_t last_wm_us;
     uint64_t late_rows;
-    uint64_t bytes;
 } source_entry;
 
 typedef struct mv_entry {
@@ -268,6 +279,7 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
                           "source '%s' has no connector option (e.g. connector = 'file')",
                           s->rel.name);
     s->connector = tw_xstrdup(conn);
+    tw_reader *reader = NULL;
     if (!strcmp(conn, "file")) {
         const char *path = options_get(&s->with, "path");
         if (!path)
@@ -275,9 +287,9 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
                               "source '%s': connector 'file' needs path = '...'", s->rel.name);
         const char *follow = options_get(&s->with, "follow");
         bool f = follow && (!strcasecmp(follow, "true") || !strcmp(follow, "1"));
-        s->reader = tw_reader_open_file(path, f, err);
+        reader = tw_reader_open_file(path, f, err);
     } else if (!strcmp(conn, "stdin")) {
-        s->reader = tw_reader_open_file("-", false, err);
+        reader = tw_reader_open_file("-", false, err);
     } else if (!strcmp(conn, "netsim")) {
         const char **keys = tw_xcalloc(s->with.count + 1, sizeof *keys);
         const char **vals = tw_xcalloc(s->with.count + 1, sizeof *vals);
@@ -288,7 +300,7 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
             keys[n] = s->with.items[i].key;
             vals[n++] = s->with.items[i].value;
         }
-        s->reader = tw_reader_open_netsim(keys, vals, n, err);
+        reader = tw_reader_open_netsim(keys, vals, n, err);
         free(keys);
         free(vals);
     } else if (!strcmp(conn, "kafka")) {
@@ -303,11 +315,12 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
                           "kafka)",
                           s->rel.name, conn);
     }
-    if (!s->reader) {
+    if (!reader) {
         tw_err_prefix(err, "source '%s'", s->rel.name);
         return false;
     }
-    s->finite = tw_reader_is_finite(s->reader);
+    s->driver = tw_lines_driver_new(reader, MAX_LINE_BYTES);
+    s->finite = s->driver->ops->is_finite(s->driver);
     if (e->dead_letter)
         tw_json_decoder_set_dead_letter(s->decoder, dead_letter_write, e->dead_letter);
     return true;
@@ -315,10 +328,11 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
 
 static void source_free(source_entry *s)
 {
-    tw_reader_close(s->reader);
+    if (s->driver)
+        s->driver->ops->close(s->driver);
     tw_json_decoder_free(s->decoder);
     tw_batch_free(s->batch);
-    free(s->buf);
+    free(s->parts);
     options_free(&s->with);
     free(s->connector);
     for (uint32_t i = 0; i < s->rel.ncols; i++)
@@ -401,8 +415,6 @@ static bool exec_create_source(tw_engine *e, const tw_sql_script *script,
     s->decoder = tw_json_decoder_new((const char *const *)s->rel.col_names, s->rel.types,
                                      s->rel.ncols);
     s->batch = tw_batch_new(s->rel.types, s->rel.ncols, TW_BATCH_ROWS);
-    s->buf_cap = READ_BUF_BYTES;
-    s->buf = tw_xmalloc(s->buf_cap);
     tw_node_init(&s->node, &source_node_ops);
     s->rel.node = &s->node;
     if (!source_open(e, s, err))
@@ -966,28 +978,72 @@ bool tw_engine_exec(tw_engine *e, const char *sql, size_t len, const char *filen
 
 /* ---- the loop --------------------------------------------------------- */
 
-/* Drops rows older than the source's watermark; returns the new watermark. */
-static void apply_watermark(source_entry *s, tw_batch *b)
+static partition_time *partition_slot(source_entry *s, int32_t partition)
+{
+    uint32_t idx = (uint32_t)(partition + 1);
+    if (idx >= s->nparts) {
+        uint32_t n = idx + 1;
+        s->parts = tw_xrealloc(s->parts, n * sizeof *s->parts);
+        memset(s->parts + s->nparts, 0, (n - s->nparts) * sizeof *s->parts);
+        s->nparts = n;
+    }
+    return &s->parts[idx];
+}
+
+/* The source's watermark: the smallest event-time maximum over partitions
+ * that have data and are not idle, minus the declared delay. */
+static bool current_watermark(source_entry *s, int64_t now_us, int64_t *wm_us)
+{
+    bool any = false;
+    int64_t min = INT64_MAX;
+    for (uint32_t i = 0; i < s->nparts; i++) {
+        partition_time *p = &s->parts[i];
+        if (!p->seen || (s->nparts > 1 && now_us - p->last_data_mono_us > PARTITION_IDLE_US))
+            continue;
+        if (p->max_event_us < min)
+            min = p->max_event_us;
+        any = true;
+    }
+    if (any)
+        *wm_us = min - s->rel.watermark_delay_us;
+    return any;
+}
+
+/* Drops rows older than the watermark and advances the partition's event
+ * time; a row is late when it is older than the watermark as it stood
+ * before the row. */
+static void apply_watermark(source_entry *s, tw_batch *b, int32_t partition, int64_t now_us)
 {
     int32_t wc = s->rel.watermark_col;
     const tw_column *tc = &b->cols[wc];
-    int64_t delay = s->rel.watermark_delay_us;
+    partition_time *p = partition_slot(s, partition);
+    int64_t wm = INT64_MIN;
+    bool have_wm = current_watermark(s, now_us, &wm);
+    if (s->have_wm && s->last_wm_us > wm)
+        wm = s->last_wm_us, have_wm = true; /* a watermark never goes back */
     uint32_t keep = 0;
     uint32_t sel[TW_BATCH_ROWS];
     for (uint32_t r = 0; r < b->nrows; r++) {
         if (tc->valid[r]) {
             int64_t t = tc->i64[r];
-            if (s->have_max && t < s->max_event_us - delay) {
+            if (have_wm && t < wm) {
                 s->late_rows++;
                 continue;
             }
-            if (!s->have_max || t > s->max_event_us) {
-                s->max_event_us = t;
-                s->have_max = true;
+            if (!p->seen || t > p->max_event_us) {
+                p->max_event_us = t;
+                p->seen = true;
+                if (s->nparts == 1 || partition < 0) {
+                    /* One partition: the watermark follows every row. */
+                    int64_t nwm = t - s->rel.watermark_delay_us;
+                    if (!have_wm || nwm > wm)
+                        wm = nwm, have_wm = true;
+                }
             }
         }
         sel[keep++] = r;
     }
+    p->last_data_mono_us = now_us;
     if (keep == b->nrows)
         return;
     for (uint32_t c = 0; c < b->ncols; c++) {
@@ -1006,78 +1062,56 @@ static void apply_watermark(source_entry *s, tw_batch *b)
     b->nrows = keep;
 }
 
-static void emit_batch(source_entry *s)
+static void advance_watermark(source_entry *s, int64_t now_us)
 {
-    tw_batch *b = s->batch;
-    if (s->rel.watermark_col >= 0)
-        apply_watermark(s, b);
-    tw_node_emit(&s->node, b);
-    tw_batch_reset(b);
-    if (s->rel.watermark_col >= 0 && s->have_max) {
-        int64_t wm = s->max_event_us - s->rel.watermark_delay_us;
-        if (wm > s->last_wm_us) {
-            s->last_wm_us = wm;
-            tw_node_forward_watermark(&s->node, wm);
-        }
+    int64_t wm;
+    if (s->rel.watermark_col < 0 || !current_watermark(s, now_us, &wm))
+        return;
+    if (!s->have_wm || wm > s->last_wm_us) {
+        s->have_wm = true;
+        s->last_wm_us = wm;
+        tw_node_forward_watermark(&s->node, wm);
     }
 }
 
-/* Reads and processes up to about one buffer of input. Returns 1 when work
+static void emit_batch(source_entry *s, int32_t partition, int64_t now_us)
+{
+    tw_batch *b = s->batch;
+    if (s->rel.watermark_col >= 0)
+        apply_watermark(s, b, partition, now_us);
+    tw_node_emit(&s->node, b);
+    tw_batch_reset(b);
+    s->driver->ops->done(s->driver);
+    advance_watermark(s, now_us);
+}
+
+/* Reads and processes up to BATCHES_PER_PUMP batches. Returns 1 when work
  * was done, 0 when the source had nothing, -1 on error. */
 static int source_pump(source_entry *s, tw_err *err)
 {
     if (s->eof)
         return 0;
-    /* Keep the unconsumed tail (a partial line) at the front. */
-    if (s->buf_pos > 0) {
-        memmove(s->buf, s->buf + s->buf_pos, s->buf_len - s->buf_pos);
-        s->buf_len -= s->buf_pos;
-        s->buf_pos = 0;
-    }
-    if (s->buf_len == s->buf_cap) {
-        if (s->buf_cap >= MAX_LINE_BYTES) {
-            /* One line longer than any we accept: count it and skip it. */
-            char *nl = memchr(s->buf, '\n', s->buf_len);
-            s->stats.lines++;
-            s->stats.malformed++;
-            s->buf_len = nl ? s->buf_len - (size_t)(nl + 1 - s->buf) : 0;
-            if (nl)
-                memmove(s->buf, nl + 1, s->buf_len);
-        } else {
-            s->buf_cap *= 2;
-            s->buf = tw_xrealloc(s->buf, s->buf_cap);
+    int64_t now = tw_now_mono_us();
+    int worked = 0;
+    for (int i = 0; i < BATCHES_PER_PUMP; i++) {
+        int32_t partition = -1;
+        tw_read_status st =
+            s->driver->ops->read(s->driver, s->decoder, s->batch, &partition, &s->stats, err);
+        if (st == TW_READ_ERROR) {
+            tw_err_prefix(err, "source '%s'", s->rel.name);
+            return -1;
         }
-    }
-    size_t n = 0;
-    tw_read_status st = tw_reader_read(s->reader, s->buf + s->buf_len, s->buf_cap - s->buf_len,
-                                       &n, err);
-    if (st == TW_READ_ERROR) {
-        tw_err_prefix(err, "source '%s'", s->rel.name);
-        return -1;
-    }
-    if (st == TW_READ_AGAIN)
-        return 0;
-    bool at_eof = st == TW_READ_EOF;
-    s->buf_len += n;
-    s->bytes += n;
-    for (;;) {
-        size_t used = tw_json_decode(s->decoder, s->buf + s->buf_pos, s->buf_len - s->buf_pos,
-                                     at_eof, s->batch, &s->stats);
-        s->buf_pos += used;
-        if (s->batch->nrows == s->batch->capacity) {
-            emit_batch(s);
-            continue;
+        if (s->batch->nrows)
+            emit_batch(s, partition, now);
+        if (st == TW_READ_EOF) {
+            s->eof = true;
+            return 1;
         }
-        if (used == 0 || s->buf_pos == s->buf_len)
+        if (st == TW_READ_AGAIN)
             break;
+        worked = 1;
     }
-    if (s->batch->nrows)
-        emit_batch(s);
-    if (at_eof) {
-        s->eof = true;
-        s->buf_len = s->buf_pos = 0;
-    }
-    return 1;
+    return worked;
 }
 
 void tw_engine_barrier(tw_engine *e)
@@ -1225,7 +1259,7 @@ void tw_engine_get_stats(tw_engine *e, tw_engine_stats *st)
         st->malformed += s->stats.malformed;
         st->type_errors += s->stats.type_errors;
         st->late_rows += s->late_rows;
-        st->bytes += s->bytes;
+        st->bytes += s->driver->ops->bytes(s->driver);
     }
     for (uint32_t i = 0; i < e->nmvs; i++) {
         uint64_t late, errors;
@@ -1262,7 +1296,8 @@ bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
                 "\"late_rows\": %llu, \"bytes\": %llu}",
                 (unsigned long long)s->stats.lines, (unsigned long long)s->stats.rows,
                 (unsigned long long)s->stats.malformed, (unsigned long long)s->stats.type_errors,
-                (unsigned long long)s->late_rows, (unsigned long long)s->bytes);
+                (unsigned long long)s->late_rows,
+                (unsigned long long)s->driver->ops->bytes(s->driver));
     }
     fputs("}, \"mvs\": {", out);
     for (uint32_t i = 0; i < e->nmvs; i++) {

@@ -880,7 +880,7 @@ tw_plan *tw_bind_select(tw_binder *b, const tw_sql_select *sel, tw_err *err)
         c.in = (scope){f->alias ? f->alias : f->rel.name, names, types, rel->ncols};
         if (f->kind != TW_SQL_FROM_REL) {
             const char *wname = f->kind == TW_SQL_FROM_TUMBLE ? "TUMBLE" : "HOP";
-            if (!rel->append_only) {
+            if (!rel->append_only && !b->batch) {
                 tw_sql_error_at(err, TW_ERR_UNSUPPORTED, s->text, s->len, s->filename, f->loc,
                                 "%s over the updating view '%s' is not supported yet (window "
                                 "a source or an append-only view)",
@@ -940,7 +940,7 @@ tw_plan *tw_bind_select(tw_binder *b, const tw_sql_select *sel, tw_err *err)
             any_agg = true;
     p->has_agg = any_agg;
     if (any_agg) {
-        if (p->input && !p->input->append_only) {
+        if (p->input && !p->input->append_only && !b->batch) {
             tw_sql_error_at(err, TW_ERR_UNSUPPORTED, s->text, s->len, s->filename, sel->loc,
                             "aggregation over the updating view '%s' is not supported yet",
                             p->input->name);
