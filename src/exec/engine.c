@@ -48,9 +48,7 @@ typedef struct source_entry {
     options with;
     char *connector;
     tw_source_driver *driver;
-    tw_json_decoder *decoder;
-    tw_decode_stats stats;
-    tw_batch *batch;
+    tw_decode_stats stats; /* as of the last read */
     bool eof, finite;
     /* Event time per partition (index partition + 1; 0 is "unpartitioned"):
      * the watermark is the minimum over partitions that are not idle. */
@@ -319,10 +317,15 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
         tw_err_prefix(err, "source '%s'", s->rel.name);
         return false;
     }
-    s->driver = tw_lines_driver_new(reader, MAX_LINE_BYTES);
+    tw_source_schema schema = {
+        .names = (const char *const *)s->rel.col_names,
+        .types = s->rel.types,
+        .ncols = s->rel.ncols,
+        .dead_letter = e->dead_letter ? dead_letter_write : NULL,
+        .dead_letter_ctx = e->dead_letter,
+    };
+    s->driver = tw_lines_driver_new(reader, &schema, MAX_LINE_BYTES);
     s->finite = s->driver->ops->is_finite(s->driver);
-    if (e->dead_letter)
-        tw_json_decoder_set_dead_letter(s->decoder, dead_letter_write, e->dead_letter);
     return true;
 }
 
@@ -330,8 +333,6 @@ static void source_free(source_entry *s)
 {
     if (s->driver)
         s->driver->ops->close(s->driver);
-    tw_json_decoder_free(s->decoder);
-    tw_batch_free(s->batch);
     free(s->parts);
     options_free(&s->with);
     free(s->connector);
@@ -412,9 +413,6 @@ static bool exec_create_source(tw_engine *e, const tw_sql_script *script,
             !apply_override(eq + 1, &s->with, err))
             goto fail;
     }
-    s->decoder = tw_json_decoder_new((const char *const *)s->rel.col_names, s->rel.types,
-                                     s->rel.ncols);
-    s->batch = tw_batch_new(s->rel.types, s->rel.ncols, TW_BATCH_ROWS);
     tw_node_init(&s->node, &source_node_ops);
     s->rel.node = &s->node;
     if (!source_open(e, s, err))
@@ -1074,13 +1072,11 @@ static void advance_watermark(source_entry *s, int64_t now_us)
     }
 }
 
-static void emit_batch(source_entry *s, int32_t partition, int64_t now_us)
+static void emit_batch(source_entry *s, tw_batch *b, int32_t partition, int64_t now_us)
 {
-    tw_batch *b = s->batch;
     if (s->rel.watermark_col >= 0)
         apply_watermark(s, b, partition, now_us);
     tw_node_emit(&s->node, b);
-    tw_batch_reset(b);
     s->driver->ops->done(s->driver);
     advance_watermark(s, now_us);
 }
@@ -1095,14 +1091,15 @@ static int source_pump(source_entry *s, tw_err *err)
     int worked = 0;
     for (int i = 0; i < BATCHES_PER_PUMP; i++) {
         int32_t partition = -1;
-        tw_read_status st =
-            s->driver->ops->read(s->driver, s->decoder, s->batch, &partition, &s->stats, err);
+        tw_batch *batch = NULL;
+        tw_read_status st = s->driver->ops->read(s->driver, &batch, &partition, err);
         if (st == TW_READ_ERROR) {
             tw_err_prefix(err, "source '%s'", s->rel.name);
             return -1;
         }
-        if (s->batch->nrows)
-            emit_batch(s, partition, now);
+        if (st == TW_READ_DATA)
+            emit_batch(s, batch, partition, now);
+        s->driver->ops->stats(s->driver, &s->stats);
         if (st == TW_READ_EOF) {
             s->eof = true;
             return 1;

@@ -14,6 +14,9 @@
 typedef struct lines_driver {
     tw_source_driver base;
     tw_reader *reader;
+    tw_json_decoder *dec;
+    tw_decode_stats stats;
+    tw_batch *batch;
     size_t max_line_bytes;
     char *buf;
     size_t cap, len, pos;
@@ -21,11 +24,9 @@ typedef struct lines_driver {
     uint64_t bytes;
 } lines_driver;
 
-static tw_read_status lines_read(tw_source_driver *d, tw_json_decoder *dec, tw_batch *out,
-                                 int32_t *partition, tw_decode_stats *stats, tw_err *err)
+static tw_read_status fill(lines_driver *l, tw_json_decoder *dec, tw_batch *out,
+                           tw_decode_stats *stats, tw_err *err)
 {
-    lines_driver *l = (lines_driver *)d;
-    *partition = -1;
     if (l->pos < l->len) {
         /* Complete lines may remain from the last read. */
         size_t used = tw_json_decode(dec, l->buf + l->pos, l->len - l->pos, l->eof, out, stats);
@@ -72,9 +73,24 @@ static tw_read_status lines_read(tw_source_driver *d, tw_json_decoder *dec, tw_b
     return TW_READ_DATA;
 }
 
+static tw_read_status lines_read(tw_source_driver *d, tw_batch **out, int32_t *partition,
+                                 tw_err *err)
+{
+    lines_driver *l = (lines_driver *)d;
+    *partition = -1;
+    *out = l->batch;
+    return fill(l, l->dec, l->batch, &l->stats, err);
+}
+
 static void lines_done(tw_source_driver *d)
 {
-    (void)d; /* the buffer is compacted lazily, on the next refill */
+    /* The buffer is compacted lazily, on the next refill. */
+    tw_batch_reset(((lines_driver *)d)->batch);
+}
+
+static void lines_stats(const tw_source_driver *d, tw_decode_stats *out)
+{
+    *out = ((const lines_driver *)d)->stats;
 }
 
 static bool lines_is_finite(const tw_source_driver *d)
@@ -91,6 +107,8 @@ static void lines_close(tw_source_driver *d)
 {
     lines_driver *l = (lines_driver *)d;
     tw_reader_close(l->reader);
+    tw_json_decoder_free(l->dec);
+    tw_batch_free(l->batch);
     free(l->buf);
     free(l);
 }
@@ -99,16 +117,22 @@ static const tw_source_driver_ops lines_ops = {
     .name = "lines",
     .read = lines_read,
     .done = lines_done,
+    .stats = lines_stats,
     .is_finite = lines_is_finite,
     .bytes = lines_bytes,
     .close = lines_close,
 };
 
-tw_source_driver *tw_lines_driver_new(tw_reader *reader, size_t max_line_bytes)
+tw_source_driver *tw_lines_driver_new(tw_reader *reader, const tw_source_schema *schema,
+                                      size_t max_line_bytes)
 {
     lines_driver *l = tw_xcalloc(1, sizeof *l);
     l->base.ops = &lines_ops;
     l->reader = reader;
+    l->dec = tw_json_decoder_new(schema->names, schema->types, schema->ncols);
+    if (schema->dead_letter)
+        tw_json_decoder_set_dead_letter(l->dec, schema->dead_letter, schema->dead_letter_ctx);
+    l->batch = tw_batch_new(schema->types, schema->ncols, TW_BATCH_ROWS);
     l->max_line_bytes = max_line_bytes;
     l->cap = READ_BUF_BYTES < max_line_bytes ? READ_BUF_BYTES : max_line_bytes;
     l->buf = tw_xmalloc(l->cap);

@@ -1,10 +1,12 @@
 /* source.h - the interface every source connector implements.
  *
  * A source driver turns its input (file bytes, simulator output, Kafka
- * messages) into decoded rows: each read call appends rows of one partition
- * to a batch with the schema-directed decoder. Rows may point into the
- * driver's buffers (zero copy) until `done` is called; the engine calls
- * `done` once the batch has gone through the pipeline.
+ * messages) into decoded row batches with the schema-directed JSON decoder
+ * (decode/json.h). Each read hands out one batch, owned by the driver, whose
+ * rows all come from one partition; its strings may point into the driver's
+ * buffers (zero copy). The engine may modify the batch (it drops late rows)
+ * and calls `done` once the batch has gone through the pipeline; only then
+ * may the driver reuse or release what the batch points at.
  */
 #ifndef TW_SOURCE_SOURCE_H
 #define TW_SOURCE_SOURCE_H
@@ -19,18 +21,29 @@
 
 typedef struct tw_source_driver tw_source_driver;
 
+/* What a driver decodes into: the source's columns, and where malformed
+ * input goes. The arrays are borrowed for the driver's lifetime. */
+typedef struct tw_source_schema {
+    const char *const *names;
+    const tw_type *types;
+    uint32_t ncols;
+    tw_dead_letter_fn dead_letter; /* may be NULL */
+    void *dead_letter_ctx;
+} tw_source_schema;
+
 typedef struct tw_source_driver_ops {
-    const char *name; /* "file", "netsim", "kafka", ... */
-    /* Appends decoded rows to out (at most out->capacity - out->nrows).
-     * Every row of one call comes from one partition, reported in
-     * *partition (-1 for unpartitioned sources). Returns TW_READ_DATA when
-     * input was consumed (even if every line was malformed), TW_READ_AGAIN
-     * when nothing is available now, TW_READ_EOF when the input has ended,
-     * TW_READ_ERROR with err set. */
-    tw_read_status (*read)(tw_source_driver *d, tw_json_decoder *dec, tw_batch *out,
-                           int32_t *partition, tw_decode_stats *stats, tw_err *err);
-    /* The rows handed out so far have been processed. */
+    const char *name; /* "lines", "kafka", ... */
+    /* Hands out the next batch in *out (driver-owned, rows of partition
+     * *partition, -1 for unpartitioned sources). Returns TW_READ_DATA with a
+     * batch (it may have 0 rows when every line was malformed),
+     * TW_READ_AGAIN when nothing is available now, TW_READ_EOF when the
+     * input has ended (no batch), TW_READ_ERROR with err set. After DATA
+     * the engine calls done before the next read. */
+    tw_read_status (*read)(tw_source_driver *d, tw_batch **out, int32_t *partition, tw_err *err);
+    /* The batch handed out last has been processed. */
     void (*done)(tw_source_driver *d);
+    /* Decoding counters so far (lines, rows, malformed, type errors). */
+    void (*stats)(const tw_source_driver *d, tw_decode_stats *out);
     /* True when the input ends by itself (a file, a counted simulator, a
      * Kafka read bounded at start). */
     bool (*is_finite)(const tw_source_driver *d);
@@ -46,6 +59,7 @@ struct tw_source_driver {
 /* A driver over a byte reader holding NDJSON (file, stdin, netsim). Takes
  * over the reader. Lines longer than max_line_bytes are counted malformed
  * and skipped. */
-tw_source_driver *tw_lines_driver_new(tw_reader *reader, size_t max_line_bytes);
+tw_source_driver *tw_lines_driver_new(tw_reader *reader, const tw_source_schema *schema,
+                                      size_t max_line_bytes);
 
 #endif
