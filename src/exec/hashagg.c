@@ -131,9 +131,33 @@ static void table_remove(agg_node *a, group *g)
 static bool keys_equal(const agg_node *a, const group *g, const tw_column **kc, uint32_t row)
 {
     for (uint32_t k = 0; k < a->cfg.nkeys; k++) {
-        tw_value v = tw_column_get(kc[k], row);
-        if (!tw_value_equal(&g->keys[k], &v))
-            return false;
+        const tw_column *c = kc[k];
+        const tw_value *v = &g->keys[k];
+        if (!c->valid[row] || v->is_null) {
+            if (c->valid[row] == !v->is_null)
+                return false; /* one NULL, one not */
+            continue;
+        }
+        switch (tw_type_phys(c->type)) {
+        case TW_PHYS_I64:
+            if (c->i64[row] != v->i64)
+                return false;
+            break;
+        case TW_PHYS_STR:
+            if (c->s[row].len != v->s.len || memcmp(c->s[row].ptr, v->s.ptr, v->s.len))
+                return false;
+            break;
+        case TW_PHYS_F64: {
+            tw_value x = tw_column_get(c, row);
+            if (!tw_value_equal(&x, v))
+                return false;
+            break;
+        }
+        case TW_PHYS_BOOL:
+            if (c->b[row] != v->b)
+                return false;
+            break;
+        }
     }
     return true;
 }
@@ -474,6 +498,14 @@ static void agg_push(tw_node *node, const tw_batch *in)
             for (uint32_t r = 0; r < n; r++)
                 a->hashes[r] = tw_hash_u64(c->valid[r] ? (uint64_t)c->i64[r] : 0x6e756c6c,
                                            a->hashes[r] + k);
+            break;
+        case TW_PHYS_STR:
+            /* Must agree with tw_value_hash, which group_new does not use:
+             * only this loop hashes keys, so any stable function works. */
+            for (uint32_t r = 0; r < n; r++)
+                a->hashes[r] = c->valid[r]
+                                   ? tw_hash_bytes(c->s[r].ptr, c->s[r].len, a->hashes[r] + k)
+                                   : tw_hash_u64(0x6e756c6c, a->hashes[r] + k);
             break;
         default:
             for (uint32_t r = 0; r < n; r++) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/arena.h"
@@ -29,6 +31,8 @@ struct tw_reader {
     bool paced;
     double rate;
     int64_t start_mono_us;
+    void *map;
+    size_t map_len;
 };
 
 tw_reader *tw_reader_open_file(const char *path, bool follow, tw_err *err)
@@ -160,10 +164,29 @@ bool tw_reader_is_finite(const tw_reader *r)
     return !r->follow;
 }
 
+bool tw_reader_map(tw_reader *r, const char **data, size_t *len)
+{
+    struct stat st;
+    if (r->kind != READER_FD || r->follow || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size == 0)
+        return false;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, r->fd, 0);
+    if (m == MAP_FAILED)
+        return false;
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    r->map = m;
+    r->map_len = (size_t)st.st_size;
+    *data = m;
+    *len = r->map_len;
+    return true;
+}
+
 void tw_reader_close(tw_reader *r)
 {
     if (!r)
         return;
+    if (r->map)
+        munmap(r->map, r->map_len);
     if (r->own_fd && r->fd >= 0)
         close(r->fd);
     tw_netsim_free(r->sim);

@@ -43,6 +43,11 @@ tw_read_status tw_reader_read(tw_reader *r, char *buf, size_t cap, size_t *n, tw
  * simulator with a count). */
 bool tw_reader_is_finite(const tw_reader *r);
 
+/* Maps the whole input into memory when it is a regular file read without
+ * follow: *data stays valid until tw_reader_close. Returns false (and the
+ * reader is used with tw_reader_read) otherwise. */
+bool tw_reader_map(tw_reader *r, const char **data, size_t *len);
+
 void tw_reader_close(tw_reader *r);
 
 #endif
