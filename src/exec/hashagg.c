@@ -134,7 +134,7 @@ static bool keys_equal(const agg_node *a, const group *g, const tw_column **kc, 
         const tw_column *c = kc[k];
         const tw_value *v = &g->keys[k];
         if (!c->valid[row] || v->is_null) {
-            if (c->valid[row] == !v->is_null)
+            if ((c->valid[row] != 0) != !v->is_null)
                 return false; /* one NULL, one not */
             continue;
         }
