@@ -1169,29 +1169,56 @@ typedef struct watch_node {
     uint32_t ncols;
 } watch_node;
 
+static void watch_print(watch_node *w, const char *what, const tw_batch *in, uint32_t r)
+{
+    fprintf(w->out, "%-8s", what);
+    for (uint32_t c = 0; c < w->ncols; c++) {
+        char buf[256];
+        tw_value v = tw_column_get(&in->cols[c], r);
+        if (v.type == TW_T_BOOL) {
+            if (!v.is_null && v.b)
+                fprintf(w->out, " [%s]", w->names[c]);
+            continue;
+        }
+        if (v.type == TW_T_FLOAT64 && !v.is_null)
+            snprintf(buf, sizeof buf, "%.2f", v.f64);
+        else
+            tw_value_format(&v, buf, sizeof buf);
+        if (tw_type_is_time(v.type) || c == 0)
+            fprintf(w->out, " %s", v.is_null ? "NULL" : buf);
+        else
+            fprintf(w->out, " %s=%s", w->names[c], v.is_null ? "NULL" : buf);
+    }
+    fputc('\n', w->out);
+}
+
+/* Prints rows that appear (NEW), disappear (CLEARED), and updates that
+ * change a boolean column (CHANGED): the moments an operator cares about,
+ * not every moving average. */
 static void watch_push(tw_node *node, const tw_batch *in)
 {
     watch_node *w = (watch_node *)node;
     for (uint32_t r = 0; r < in->nrows; r++) {
         uint8_t op = in->ops ? in->ops[r] : TW_OP_INSERT;
-        if (op == TW_OP_UPDATE_DELETE)
-            continue; /* the U+ row that follows says it all */
-        fputs(op == TW_OP_DELETE ? "- " : op == TW_OP_UPDATE_INSERT ? "~ " : "+ ", w->out);
-        for (uint32_t c = 0; c < w->ncols; c++) {
-            char buf[256];
-            tw_value v = tw_column_get(&in->cols[c], r);
-            if (v.type == TW_T_BOOL) {
-                if (!v.is_null && v.b)
-                    fprintf(w->out, " [%s]", w->names[c]);
-                continue;
+        if (op == TW_OP_UPDATE_DELETE && r + 1 < in->nrows &&
+            in->ops[r + 1] == TW_OP_UPDATE_INSERT) {
+            bool flags_changed = false;
+            for (uint32_t c = 0; c < w->ncols; c++) {
+                if (in->cols[c].type != TW_T_BOOL)
+                    continue;
+                tw_value a = tw_column_get(&in->cols[c], r);
+                tw_value b = tw_column_get(&in->cols[c], r + 1);
+                flags_changed |= !tw_value_equal(&a, &b);
             }
-            if (v.type == TW_T_FLOAT64 && !v.is_null)
-                snprintf(buf, sizeof buf, "%.2f", v.f64);
-            else
-                tw_value_format(&v, buf, sizeof buf);
-            fprintf(w->out, "%s%s=%s", c ? "  " : "", w->names[c], v.is_null ? "NULL" : buf);
+            if (flags_changed)
+                watch_print(w, "CHANGED", in, r + 1);
+            r++;
+            continue;
         }
-        fputc('\n', w->out);
+        if (op == TW_OP_DELETE || op == TW_OP_UPDATE_DELETE)
+            watch_print(w, "CLEARED", in, r);
+        else
+            watch_print(w, "NEW", in, r);
     }
     fflush(w->out);
 }
