@@ -33,6 +33,8 @@ static const char run_usage[] =
     "  --stats-json PATH      write per-source and per-view counters as JSON at exit\n"
     "  --barrier-interval MS  how often views are published (default 1000)\n"
     "  --retention DURATION   window state kept without a watermark (default '1 hour')\n"
+    "  --threads N            JSON decoding threads per file source (default: one\n"
+    "                         per core, at most 4)\n"
     "  -q, --quiet            no status line, no summary\n"
     "  -h, --help             this help\n"
     "\n"
@@ -123,6 +125,7 @@ int tw_cmd_run(int argc, char **argv)
         OPT_STATS_JSON,
         OPT_BARRIER,
         OPT_RETENTION,
+        OPT_THREADS,
     };
     static const struct option longopts[] = {
         {"source", required_argument, NULL, OPT_SOURCE},
@@ -135,6 +138,7 @@ int tw_cmd_run(int argc, char **argv)
         {"stats-json", required_argument, NULL, OPT_STATS_JSON},
         {"barrier-interval", required_argument, NULL, OPT_BARRIER},
         {"retention", required_argument, NULL, OPT_RETENTION},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -195,6 +199,16 @@ int tw_cmd_run(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_THREADS: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 4) {
+                fprintf(stderr, "tidewatch run: --threads must be 1..4\n");
+                goto out;
+            }
+            opts.decode_threads = (uint32_t)n;
+            break;
+        }
         case 'q': quiet = true; break;
         case 'h':
             fputs(run_usage, stdout);

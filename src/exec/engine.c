@@ -324,7 +324,7 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
         .dead_letter = e->dead_letter ? dead_letter_write : NULL,
         .dead_letter_ctx = e->dead_letter,
     };
-    s->driver = tw_lines_driver_new(reader, &schema, MAX_LINE_BYTES);
+    s->driver = tw_lines_driver_new(reader, &schema, MAX_LINE_BYTES, e->opts.decode_threads);
     s->finite = s->driver->ops->is_finite(s->driver);
     return true;
 }

@@ -25,6 +25,7 @@ typedef struct tw_engine_opts {
     int64_t barrier_interval_ms;
     int64_t retention_us;       /* window state bound when there is no watermark */
     FILE *dead_letter;          /* malformed lines go here when set; not owned */
+    uint32_t decode_threads;    /* per file source; 0: one per core */
     /* NAME=URI connector overrides, applied when the source is created. */
     const char **source_overrides;
     uint32_t nsource_overrides;

@@ -435,7 +435,7 @@ static const tw_source_driver_ops lines_ops = {
 };
 
 tw_source_driver *tw_lines_driver_new(tw_reader *reader, const tw_source_schema *schema,
-                                      size_t max_line_bytes)
+                                      size_t max_line_bytes, uint32_t decode_threads)
 {
     lines_driver *l = tw_xcalloc(1, sizeof *l);
     l->base.ops = &lines_ops;
@@ -447,7 +447,7 @@ tw_source_driver *tw_lines_driver_new(tw_reader *reader, const tw_source_schema 
     pthread_cond_init(&l->freed, NULL);
     bool mapped = tw_reader_map(reader, &l->map, &l->map_len);
     /* Parallel decoding pays off for bulk input; a live stream needs one. */
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = decode_threads ? (long)decode_threads : sysconf(_SC_NPROCESSORS_ONLN);
     l->nworkers = mapped ? (uint32_t)(cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : cores) : 1;
     l->nslots = 2 * l->nworkers + 2;
     l->slots = tw_xcalloc(l->nslots, sizeof *l->slots);

@@ -58,8 +58,9 @@ struct tw_source_driver {
 
 /* A driver over a byte reader holding NDJSON (file, stdin, netsim). Takes
  * over the reader. Lines longer than max_line_bytes are counted malformed
- * and skipped. */
+ * and skipped. decode_threads: decoder threads for a memory-mapped file (0:
+ * one per core, at most 4); streams always use one. */
 tw_source_driver *tw_lines_driver_new(tw_reader *reader, const tw_source_schema *schema,
-                                      size_t max_line_bytes);
+                                      size_t max_line_bytes, uint32_t decode_threads);
 
 #endif
