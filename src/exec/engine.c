@@ -1340,6 +1340,54 @@ bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
     return !ferror(out);
 }
 
+struct tw_mv *tw_engine_find_mv(tw_engine *e, const char *name)
+{
+    for (uint32_t i = 0; i < e->nmvs; i++)
+        if (name_is(e->mvs[i]->rel.name, name))
+            return e->mvs[i]->rel.mv;
+    return NULL;
+}
+
+typedef struct tap_node {
+    tw_node base;
+    void (*fn)(void *ctx, const tw_batch *changes);
+    void *ctx;
+} tap_node;
+
+static void tap_push(tw_node *node, const tw_batch *in)
+{
+    tap_node *t = (tap_node *)node;
+    t->fn(t->ctx, in);
+}
+
+static void tap_barrier(tw_node *node)
+{
+    tap_node *t = (tap_node *)node;
+    t->fn(t->ctx, NULL);
+}
+
+static const tw_node_ops tap_ops = {.kind = "tap", .push = tap_push, .barrier = tap_barrier};
+
+bool tw_engine_tap(tw_engine *e, const char *mv_name,
+                   void (*fn)(void *ctx, const tw_batch *changes), void *ctx, tw_err *err)
+{
+    for (uint32_t i = 0; i < e->nmvs; i++) {
+        mv_entry *m = e->mvs[i];
+        if (!name_is(m->rel.name, mv_name))
+            continue;
+        tap_node *t = tw_xcalloc(1, sizeof *t);
+        tw_node_init(&t->base, &tap_ops);
+        t->fn = fn;
+        t->ctx = ctx;
+        tw_node_connect(m->rel.node, &t->base);
+        e->extra = tw_xrealloc(e->extra, (e->nextra + 1) * sizeof *e->extra);
+        e->extra[e->nextra++] = &t->base;
+        add_order(e, &t->base); /* barriers reach taps after every aggregate */
+        return true;
+    }
+    return tw_err_set(err, TW_ERR_CONFIG, "no materialized view named '%s'", mv_name);
+}
+
 int64_t tw_engine_mv_rows(tw_engine *e, const char *mv_name)
 {
     for (uint32_t i = 0; i < e->nmvs; i++) {

@@ -79,6 +79,19 @@ void tw_engine_get_stats(tw_engine *engine, tw_engine_stats *stats);
 /* Writes the per-source and per-view counters as JSON (see --stats-json). */
 bool tw_engine_write_stats_json(tw_engine *engine, FILE *out);
 
+/* The view called `name`, or NULL. The view lives until it is dropped or
+ * the engine is freed; its rows are read with tw_mv_scan (mv/mv.h), which
+ * is safe from any thread. */
+struct tw_mv *tw_engine_find_mv(tw_engine *engine, const char *name);
+
+/* Calls fn(ctx, changes) from the pipeline thread with every changelog
+ * batch applied to view `mv_name` (inserts, deletes, update pairs), right
+ * after the view has applied it, and fn(ctx, NULL) after every barrier.
+ * The batch is borrowed for the call. Returns false if there is no such
+ * view. Install taps before tw_engine_run. */
+bool tw_engine_tap(tw_engine *engine, const char *mv_name,
+                   void (*fn)(void *ctx, const tw_batch *changes), void *ctx, tw_err *err);
+
 /* Number of rows held by a view, or -1 when there is no such view. */
 int64_t tw_engine_mv_rows(tw_engine *engine, const char *mv_name);
 
