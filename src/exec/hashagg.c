@@ -533,13 +533,27 @@ static void agg_push(tw_node *node, const tw_batch *in)
                 }
             }
         }
-        if (!g && windowed) {
-            int64_t end = end_key >= 0 ? kc[end_key]->i64[r]
-                                       : kc[start_key]->i64[r] + a->cfg.window_size_us;
-            if (a->have_closed && end <= a->closed_through_us) {
+        if (windowed) {
+            int64_t start = start_key >= 0 ? kc[start_key]->i64[r]
+                                           : kc[end_key]->i64[r] - a->cfg.window_size_us;
+            int64_t end = start + a->cfg.window_size_us;
+            if (end_key >= 0)
+                end = kc[end_key]->i64[r];
+            /* Lateness is judged row by row against the retention as it
+             * stands after the rows before this one, so the answer does not
+             * depend on where batches happen to be cut. */
+            bool late = a->have_closed && end <= a->closed_through_us;
+            if (a->cfg.retention_us > 0 && a->have_max_start &&
+                end <= a->max_start_us - a->cfg.retention_us)
+                late = true;
+            if (late) {
                 a->late_rows++;
                 a->row_group[r] = NULL;
                 continue;
+            }
+            if (!a->have_max_start || start > a->max_start_us) {
+                a->max_start_us = start;
+                a->have_max_start = true;
             }
         }
         if (!g)
@@ -547,14 +561,6 @@ static void agg_push(tw_node *node, const tw_batch *in)
         a->row_group[r] = g;
         last = g;
         mark_dirty(a, g);
-        if (windowed) {
-            int64_t start = start_key >= 0 ? kc[start_key]->i64[r]
-                                           : kc[end_key]->i64[r] - a->cfg.window_size_us;
-            if (!a->have_max_start || start > a->max_start_us) {
-                a->max_start_us = start;
-                a->have_max_start = true;
-            }
-        }
     }
     update_aggs(a, in);
     if (windowed && a->cfg.retention_us > 0 && a->have_max_start) {

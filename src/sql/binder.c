@@ -219,6 +219,27 @@ bool tw_bind_watermark(tw_binder *b, const char *column, const tw_sql_expr *e, i
 
 static tw_expr *bind(bind_ctx *c, const tw_sql_expr *e);
 
+/* Levenshtein distance, capped: names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 64;
+    size_t prev[64], cur[64];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
 static tw_expr *bind_column(bind_ctx *c, const tw_sql_expr *e)
 {
     const char *name = e->u.column.name;
@@ -233,8 +254,22 @@ static tw_expr *bind_column(bind_ctx *c, const tw_sql_expr *e)
     for (uint32_t i = 0; i < c->in.ncols; i++)
         if (!strcasecmp(c->in.names[i], name))
             return tw_expr_column(i, c->in.types[i]);
-    fail_at(c, TW_ERR_BIND, e->loc, "column '%s' does not exist%s", name,
-            c->in.qualifier ? "" : " (the query has no FROM)");
+    /* Suggest the closest name: a typo is the usual reason. */
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (uint32_t i = 0; i < c->in.ncols; i++) {
+        size_t d = edit_distance(name, c->in.names[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = c->in.names[i];
+        }
+    }
+    char hint[160] = "";
+    if (best)
+        snprintf(hint, sizeof hint, " (did you mean '%s'?)", best);
+    else if (!c->in.qualifier)
+        snprintf(hint, sizeof hint, " (the query has no FROM)");
+    fail_at(c, TW_ERR_BIND, e->loc, "column '%s' does not exist%s", name, hint);
     return NULL;
 }
 
