@@ -43,6 +43,7 @@ typedef struct dead_line {
 typedef struct chunk {
     slot_state state;
     uint64_t seq;
+    uint64_t start_pos; /* byte offset of data in the input */
     const char *data; /* the chunk's lines: a slice of the mapping or `own` */
     size_t len;
     bool at_eof;      /* the last line may lack its newline */
@@ -77,6 +78,7 @@ struct lines_driver {
     size_t map_len, map_pos;
     char *carry;
     size_t carry_len, carry_cap;
+    uint64_t stream_pos; /* input offset of carry[0] */
     bool skipping_line; /* inside a line longer than max_line_bytes */
     bool input_done, failed;
     uint64_t end_seq;
@@ -87,6 +89,7 @@ struct lines_driver {
     chunk *slots;
     uint32_t nslots;
     uint64_t next_take, next_consume;
+    bool started; /* set by the first read: a seek may come before it */
     bool stop;
     worker workers[MAX_WORKERS];
     uint32_t nworkers;
@@ -135,6 +138,7 @@ static take_result take_input(lines_driver *l, chunk *c, tw_err *err)
         }
         c->data = l->map + l->map_pos;
         c->len = end - l->map_pos;
+        c->start_pos = l->map_pos;
         l->map_pos = end;
         return TAKE_DATA;
     }
@@ -162,6 +166,7 @@ static take_result take_input(lines_driver *l, chunk *c, tw_err *err)
         /* Drop the rest of an oversized line, up to its newline. */
         const char *nl = memchr(l->carry, '\n', total);
         if (!nl) {
+            l->stream_pos += total;
             l->carry_len = 0;
             return TAKE_AGAIN;
         }
@@ -174,6 +179,7 @@ static take_result take_input(lines_driver *l, chunk *c, tw_err *err)
         /* No newline in max_line_bytes: count the line and skip it. */
         c->oversized_lines = 1;
         l->skipping_line = true;
+        l->stream_pos += total;
         l->carry_len = 0;
         c->data = NULL;
         c->len = 0;
@@ -186,6 +192,8 @@ static take_result take_input(lines_driver *l, chunk *c, tw_err *err)
     memcpy(c->own, l->carry + skip, complete - skip);
     c->data = c->own;
     c->len = complete - skip;
+    c->start_pos = l->stream_pos + skip;
+    l->stream_pos += complete;
     memmove(l->carry, l->carry + complete, total - complete);
     l->carry_len = total - complete;
     return c->len ? TAKE_DATA : TAKE_AGAIN;
@@ -249,6 +257,10 @@ static void *worker_main(void *arg)
     while (!l->stop) {
         if (l->input_done)
             break;
+        if (!l->started) {
+            pthread_cond_wait(&l->freed, &l->mu);
+            continue;
+        }
         uint64_t seq = l->next_take;
         chunk *c = &l->slots[seq % l->nslots];
         if (c->state != SLOT_FREE) {
@@ -323,6 +335,10 @@ static tw_read_status lines_read(tw_source_driver *d, tw_batch **out, int32_t *p
     lines_driver *l = (lines_driver *)d;
     *partition = -1;
     pthread_mutex_lock(&l->mu);
+    if (!l->started) {
+        l->started = true;
+        pthread_cond_broadcast(&l->freed);
+    }
     for (;;) {
         chunk *c = &l->slots[l->next_consume % l->nslots];
         if (c->state == SLOT_READY && c->seq == l->next_consume) {
@@ -379,6 +395,33 @@ static void lines_done(tw_source_driver *d)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* Every batch of a chunk reports the chunk's start: replaying from there
+ * re-reads at most one chunk more than needed. */
+static bool lines_batch_position(const tw_source_driver *d, uint64_t *position)
+{
+    const lines_driver *l = (const lines_driver *)d;
+    const chunk *c = &l->slots[l->next_consume % l->nslots];
+    *position = c->start_pos;
+    return true;
+}
+
+static bool lines_seek(tw_source_driver *d, int32_t partition, uint64_t position, tw_err *err)
+{
+    lines_driver *l = (lines_driver *)d;
+    pthread_mutex_lock(&l->mu);
+    bool ok = l->map && l->next_take == 0 && position <= l->map_len;
+    if (ok)
+        l->map_pos = (size_t)position;
+    pthread_mutex_unlock(&l->mu);
+    if (!ok)
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "cannot resume at byte %llu: only a regular file (not stdin or a "
+                          "followed file) can be replayed",
+                          (unsigned long long)position);
+    (void)partition;
+    return true;
+}
+
 static void lines_stats(const tw_source_driver *d, tw_decode_stats *out)
 {
     *out = ((const lines_driver *)d)->total;
@@ -432,6 +475,8 @@ static const tw_source_driver_ops lines_ops = {
     .is_finite = lines_is_finite,
     .bytes = lines_bytes,
     .close = lines_close,
+    .batch_position = lines_batch_position,
+    .seek = lines_seek,
 };
 
 tw_source_driver *tw_lines_driver_new(tw_reader *reader, const tw_source_schema *schema,

@@ -50,6 +50,12 @@ typedef struct tw_source_driver_ops {
     /* Bytes read so far, for the status line and metrics. */
     uint64_t (*bytes)(const tw_source_driver *d);
     void (*close)(tw_source_driver *d);
+    /* Replay support (both NULL when the input cannot be replayed): the
+     * position of the first row of the batch handed out last (a byte
+     * offset, a Kafka offset), and restarting a partition at a position
+     * such a batch reported, before the first read. */
+    bool (*batch_position)(const tw_source_driver *d, uint64_t *position);
+    bool (*seek)(tw_source_driver *d, int32_t partition, uint64_t position, tw_err *err);
 } tw_source_driver_ops;
 
 struct tw_source_driver {
