@@ -623,73 +623,158 @@ static inline bool take_level(col_writer *c, const uint8_t *valid, uint32_t r)
     return true;
 }
 
-static bool encode_column(tw_parquet_writer *w, col_writer *c, const tw_column *col, uint32_t n,
-                          tw_err *err)
+/* Rows of fixed-width values encoded between two page-size checks: a page
+ * overshoots page_bytes by at most this many values. */
+#define FIXED_STRIDE 256u
+
+/* Encodes rows [r, end) of a non-string column; the page has room for them. */
+static void encode_fixed(col_writer *c, const tw_column *col, uint32_t r, uint32_t end)
 {
-    if (!c->levels && !c->required)
-        c->levels = tw_xmalloc(MAX_PAGE_ROWS);
+    uint32_t cnt = end - r;
+    const uint8_t *valid = col->valid + r;
+    if (!c->required)
+        memcpy(c->levels + c->page_rows, valid, cnt);
+    c->page_rows += cnt;
+    uint32_t present = 0;
+    for (uint32_t i = 0; i < cnt; i++)
+        present += valid[i] != 0;
+    c->page_values += present;
+    c->chunk.null_count += cnt - present;
+    if (present == 0)
+        return;
+    bounds *b = &c->chunk.bounds;
+    switch (c->phys) {
+    case PQ_BOOLEAN: {
+        uint8_t *p = tw_thrift_buf_reserve(&c->values, cnt);
+        uint8_t seen[2] = {0, 0};
+        for (uint32_t i = 0; i < cnt; i++) {
+            if (valid[i]) {
+                uint8_t v = col->b[r + i] != 0;
+                *p++ = v;
+                seen[v] = 1;
+            }
+        }
+        c->values.len += present;
+        if (seen[0])
+            bounds_int(b, 0);
+        if (seen[1])
+            bounds_int(b, 1);
+        break;
+    }
+    case PQ_INT32:
+    case PQ_INT64: {
+        const int64_t *src = col->i64 + r;
+        size_t width = c->phys == PQ_INT32 ? 4 : 8;
+        uint8_t *p = tw_thrift_buf_reserve(&c->values, (size_t)cnt * width);
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (uint32_t i = 0; i < cnt; i++) {
+            if (!valid[i])
+                continue;
+            int64_t v = src[i];
+            if (width == 4) {
+                int32_t v32 = (int32_t)v;
+                memcpy(p, &v32, 4);
+            } else {
+                memcpy(p, &v, 8);
+            }
+            p += width;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        c->values.len += (size_t)present * width;
+        bounds_int(b, lo);
+        bounds_int(b, hi);
+        break;
+    }
+    case PQ_FLOAT:
+    case PQ_DOUBLE: {
+        const double *src = col->f64 + r;
+        size_t width = c->phys == PQ_FLOAT ? 4 : 8;
+        uint8_t *p = tw_thrift_buf_reserve(&c->values, (size_t)cnt * width);
+        double lo = INFINITY, hi = -INFINITY;
+        uint32_t nans = 0;
+        for (uint32_t i = 0; i < cnt; i++) {
+            if (!valid[i])
+                continue;
+            double v = src[i];
+            if (width == 4) {
+                float f = (float)v;
+                memcpy(p, &f, 4);
+            } else {
+                memcpy(p, &v, 8);
+            }
+            p += width;
+            if (isnan(v)) {
+                nans++;
+                continue;
+            }
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        c->values.len += (size_t)present * width;
+        c->chunk.nan_count += nans;
+        if (nans < present) {
+            bounds_float(b, lo);
+            bounds_float(b, hi);
+        }
+        break;
+    }
+    default:
+        assert(0);
+    }
+}
+
+static bool encode_strings(tw_parquet_writer *w, col_writer *c, const tw_column *col, uint32_t n,
+                           tw_err *err)
+{
+    if (c->dict_active && !c->indices)
+        c->indices = tw_xmalloc(MAX_PAGE_ROWS * sizeof *c->indices);
     for (uint32_t r = 0; r < n; r++) {
         if (page_full(w, c) && !close_page(w, c, err))
             return false;
         if (!take_level(c, col->valid, r))
             continue;
-        switch (c->phys) {
-        case PQ_BOOLEAN:
-            tw_thrift_buf_byte(&c->values, col->b[r] ? 1 : 0);
-            bounds_int(&c->chunk.bounds, col->b[r] ? 1 : 0);
-            break;
-        case PQ_INT32: {
-            int32_t v = (int32_t)col->i64[r];
-            tw_thrift_buf_append(&c->values, &v, 4);
-            bounds_int(&c->chunk.bounds, v);
-            break;
-        }
-        case PQ_INT64:
-            tw_thrift_buf_append(&c->values, &col->i64[r], 8);
-            bounds_int(&c->chunk.bounds, col->i64[r]);
-            break;
-        case PQ_FLOAT:
-        case PQ_DOUBLE: {
-            double d = col->f64[r];
-            if (c->phys == PQ_FLOAT) {
-                float f = (float)d;
-                tw_thrift_buf_append(&c->values, &f, 4);
-            } else {
-                tw_thrift_buf_append(&c->values, &d, 8);
+        tw_str s = col->s[r];
+        if (c->dict_active) {
+            int64_t e = dict_index(c, &w->opts, s.ptr, s.len);
+            if (e >= 0) {
+                c->indices[c->page_values - 1] = (uint32_t)e;
+                continue;
             }
-            if (isnan(d))
-                c->chunk.nan_count++;
-            else
-                bounds_float(&c->chunk.bounds, d);
-            break;
+            /* The dictionary is full: end its page without this row and
+             * write the rest of the chunk PLAIN. */
+            c->page_rows--;
+            c->page_values--;
+            if (!close_page(w, c, err))
+                return false;
+            c->dict_active = false;
+            take_level(c, col->valid, r);
         }
-        case PQ_BYTE_ARRAY: {
-            tw_str s = col->s[r];
-            if (c->dict_active) {
-                int64_t e = dict_index(c, &w->opts, s.ptr, s.len);
-                if (e >= 0) {
-                    if (!c->indices)
-                        c->indices = tw_xmalloc(MAX_PAGE_ROWS * sizeof *c->indices);
-                    c->indices[c->page_values - 1] = (uint32_t)e;
-                    break;
-                }
-                /* The dictionary is full: end its page without this row and
-                 * write the rest of the chunk PLAIN. */
-                c->page_rows--;
-                c->page_values--;
-                if (!close_page(w, c, err))
-                    return false;
-                c->dict_active = false;
-                take_level(c, col->valid, r);
-            }
-            tw_thrift_buf_append(&c->values, &s.len, 4);
-            tw_thrift_buf_append(&c->values, s.ptr, s.len);
-            bounds_bytes(&c->chunk.bounds, s.ptr, s.len);
-            break;
-        }
-        default:
-            assert(0);
-        }
+        uint8_t *p = tw_thrift_buf_reserve(&c->values, 4 + (size_t)s.len);
+        memcpy(p, &s.len, 4);
+        if (s.len)
+            memcpy(p + 4, s.ptr, s.len);
+        c->values.len += 4 + (size_t)s.len;
+        bounds_bytes(&c->chunk.bounds, s.ptr, s.len);
+    }
+    return true;
+}
+
+static bool encode_column(tw_parquet_writer *w, col_writer *c, const tw_column *col, uint32_t n,
+                          tw_err *err)
+{
+    if (!c->levels && !c->required)
+        c->levels = tw_xmalloc(MAX_PAGE_ROWS);
+    if (c->phys == PQ_BYTE_ARRAY)
+        return encode_strings(w, c, col, n, err);
+    for (uint32_t r = 0; r < n;) {
+        if (page_full(w, c) && !close_page(w, c, err))
+            return false;
+        uint32_t end = n - r < FIXED_STRIDE ? n : r + FIXED_STRIDE;
+        if (end - r > MAX_PAGE_ROWS - c->page_rows)
+            end = r + (MAX_PAGE_ROWS - c->page_rows);
+        encode_fixed(c, col, r, end);
+        r = end;
     }
     return true;
 }
