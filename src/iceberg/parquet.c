@@ -912,8 +912,11 @@ tw_parquet_writer *tw_parquet_writer_new(const tw_parquet_column *columns, uint3
         chunk_reset(c, &w->opts);
     }
     tw_thrift_init(&w->header);
-    if (o.codec == TW_PARQUET_ZSTD)
-        w->zstd = ZSTD_createCCtx();
+    if (o.codec == TW_PARQUET_ZSTD && !(w->zstd = ZSTD_createCCtx())) {
+        tw_parquet_writer_free(w);
+        tw_err_set(err, TW_ERR_NOMEM, "parquet: cannot allocate a zstd context");
+        return NULL;
+    }
     return w;
 }
 
