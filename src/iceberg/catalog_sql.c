@@ -95,11 +95,13 @@ static const char INSERT_SQL_V1[] =
     "metadata_location, previous_metadata_location, iceberg_type) "
     "VALUES ($1, $2, $3, $4, NULL, 'TABLE')";
 
-/* pyiceberg marks a namespace that has no other property with exists=true. */
+/* pyiceberg marks a namespace that has no other property with exists=true.
+ * The casts give PostgreSQL one type for each parameter used twice. */
 static const char INSERT_NAMESPACE_SQL[] =
     "INSERT INTO iceberg_namespace_properties "
     "(catalog_name, namespace, property_key, property_value) "
-    "SELECT $1, $2, 'exists', 'true' WHERE NOT EXISTS ("
+    "SELECT CAST($1 AS VARCHAR(255)), CAST($2 AS VARCHAR(255)), 'exists', 'true' "
+    "WHERE NOT EXISTS ("
     "SELECT 1 FROM iceberg_namespace_properties WHERE catalog_name = $1 AND namespace = $2) "
     "ON CONFLICT DO NOTHING";
 
