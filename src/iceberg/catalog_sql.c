@@ -162,7 +162,7 @@ static run_result run_sqlite(sql_catalog *c, const char *sql, int nparams,
     if (rc != SQLITE_OK)
         goto fail;
     for (int i = 0; i < nparams; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "$%d", i + 1);
         int index = sqlite3_bind_parameter_index(stmt, name);
         assert(index > 0);
