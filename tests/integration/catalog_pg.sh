@@ -4,7 +4,8 @@
 # compare-and-swap commits to one table at the same time; their logs of
 # (expected -> new) swaps must form one unbroken chain with no lost commit.
 #
-#   catalog_pg.sh TOOL sqlite                  on a SQLite file
+#   catalog_pg.sh TOOL sqlite                  on a SQLite file, plus a swap
+#       that meets a lock held past the busy timeout
 #   catalog_pg.sh TOOL pg PG_TEST_SERVER_SH    on a PostgreSQL server it
 #       starts, through postgresql:// and jdbc:postgresql:// URIs, plus the
 #       schema as PostgreSQL sees it, a wrong password, and a reconnect
@@ -96,6 +97,20 @@ sqlite)
     basic_suite t1 "sqlite:$db"
     basic_suite t2 "sqlite://$db"
     chain_check "sqlite:$db" "sqlite://$db"
+
+    # A writer that holds the file locked past the busy timeout makes the
+    # swap an error, and the pointer stays where it was.
+    expect 0 "sqlite:$db" load net t1
+    before=$out
+    "$tool" sqlite-hold "$db" 11 "$tmp/locked" 2>"$tmp/hold.err" &
+    hold=$!
+    for _ in $(seq 1 200); do [ -e "$tmp/locked" ] && break; sleep 0.05; done
+    [ -e "$tmp/locked" ] || fail "could not lock the file: $(cat "$tmp/hold.err")"
+    expect 1 "sqlite:$db" swap net t1 "$before" "file:///w/t1/locked.metadata.json"
+    case "$errout" in *"stayed locked"*) ;; *) fail "swap under a held lock: $errout" ;; esac
+    wait "$hold"
+    expect 0 "sqlite:$db" load net t1
+    [ "$out" = "$before" ] || fail "the pointer moved to '$out' while the swap failed"
     ;;
 pg)
     server=${3:?usage: catalog_pg.sh TOOL pg PG_TEST_SERVER_SH}

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "iceberg/catalog.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_CONFLICT = 3, EXIT_NOT_FOUND = 4 };
@@ -28,7 +30,10 @@ static void usage(FILE *out)
           "                                COUNT commits to PREFIX-1..PREFIX-COUNT, each: load,\n"
           "                                swap, retry on conflict; appends 'EXPECTED NEW' per\n"
           "                                commit to LOG, prints commits, conflicts, seconds\n"
-          "  load-pause NS TABLE FILE      load, wait until FILE exists, load again (both printed)\n",
+          "  load-pause NS TABLE FILE      load, wait until FILE exists, load again (both printed)\n"
+          "catalog_tool sqlite-hold DB_PATH SECONDS READY_FILE\n"
+          "  holds a write transaction on a SQLite file (as a stuck writer would), creates\n"
+          "  READY_FILE once it has the lock, then rolls back after SECONDS\n",
           out);
 }
 
@@ -123,8 +128,33 @@ static int load_pause(tw_catalog *c, const char *ns, const char *table, const ch
     return load_print(c, ns, table);
 }
 
+static int sqlite_hold(const char *path, const char *seconds, const char *ready_file)
+{
+    sqlite3 *db = NULL;
+    int status = EXIT_ERROR;
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "catalog_tool: cannot lock %s: %s\n", path, sqlite3_errmsg(db));
+        goto cleanup;
+    }
+    FILE *ready = fopen(ready_file, "w");
+    if (!ready) {
+        fprintf(stderr, "catalog_tool: cannot create %s: %s\n", ready_file, strerror(errno));
+        goto cleanup;
+    }
+    fclose(ready);
+    sleep((unsigned)atoi(seconds));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    status = 0;
+cleanup:
+    sqlite3_close(db);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "sqlite-hold") == 0)
+        return sqlite_hold(argv[2], argv[3], argv[4]);
     const char *user = NULL, *password = NULL, *name = NULL, *start_file = NULL;
     int opt;
     while ((opt = getopt(argc, argv, "+u:p:n:w:h")) != -1) {
