@@ -38,23 +38,22 @@ typedef enum run_result { RUN_OK, RUN_UNIQUE_VIOLATION, RUN_ERROR } run_result;
 
 /* What one statement produced. */
 typedef struct run_out {
-    char *first_value;  /* column 0 of row 0, malloc'ed; NULL if no row or NULL */
-    bool has_row;       /* the statement returned at least one row */
-    long long changes;  /* rows inserted / updated */
-    bool reconnected;   /* the PostgreSQL connection was re-established and
-                           the statement sent again: a first attempt may have
-                           been applied */
+    char *first_value; /* column 0 of row 0, malloc'ed; NULL if no row or NULL */
+    bool has_row;      /* the statement returned at least one row */
+    long long changes; /* rows inserted / updated */
+    bool reconnected;  /* the PostgreSQL connection was re-established and
+                          the statement sent again: a first attempt may have
+                          been applied */
 } run_out;
 
-static const char CREATE_TABLES_SQL[] =
-    "CREATE TABLE IF NOT EXISTS iceberg_tables ("
-    "catalog_name VARCHAR(255) NOT NULL, "
-    "table_namespace VARCHAR(255) NOT NULL, "
-    "table_name VARCHAR(255) NOT NULL, "
-    "metadata_location VARCHAR(1000), "
-    "previous_metadata_location VARCHAR(1000), "
-    "iceberg_type VARCHAR(5), "
-    "PRIMARY KEY (catalog_name, table_namespace, table_name))";
+static const char CREATE_TABLES_SQL[] = "CREATE TABLE IF NOT EXISTS iceberg_tables ("
+                                        "catalog_name VARCHAR(255) NOT NULL, "
+                                        "table_namespace VARCHAR(255) NOT NULL, "
+                                        "table_name VARCHAR(255) NOT NULL, "
+                                        "metadata_location VARCHAR(1000), "
+                                        "previous_metadata_location VARCHAR(1000), "
+                                        "iceberg_type VARCHAR(5), "
+                                        "PRIMARY KEY (catalog_name, table_namespace, table_name))";
 
 static const char CREATE_NAMESPACES_SQL[] =
     "CREATE TABLE IF NOT EXISTS iceberg_namespace_properties ("
@@ -195,8 +194,10 @@ fail:
                    "check for a stuck writer holding a transaction open",
                    c->shown_uri, SQLITE_BUSY_TIMEOUT_MS);
     } else {
-        tw_err_set(err, TW_ERR_IO, "catalog %s: %s; check that the file is a writable SQLite "
-                   "database on a local file system", c->shown_uri, sqlite3_errmsg(c->db));
+        tw_err_set(err, TW_ERR_IO,
+                   "catalog %s: %s; check that the file is a writable SQLite "
+                   "database on a local file system",
+                   c->shown_uri, sqlite3_errmsg(c->db));
     }
 cleanup:
     sqlite3_finalize(stmt);
@@ -273,8 +274,8 @@ static run_result run(sql_catalog *c, const char *sql, int nparams, const char *
     return run_pg(c, sql, nparams, params, out, err);
 }
 
-static bool sql_load(tw_catalog *base, const char *ns, const char *table,
-                     char **metadata_location, tw_err *err)
+static bool sql_load(tw_catalog *base, const char *ns, const char *table, char **metadata_location,
+                     tw_err *err)
 {
     sql_catalog *c = (sql_catalog *)base;
     assert(ns && table && metadata_location);
@@ -319,7 +320,8 @@ static bool sql_create(tw_catalog *base, const char *ns, const char *table,
     free(out.first_value);
 
     const char *params[] = {c->base.name, ns, table, metadata_location};
-    run_result r = run(c, c->has_iceberg_type ? INSERT_SQL_V1 : INSERT_SQL_V0, 4, params, &out, err);
+    run_result r =
+        run(c, c->has_iceberg_type ? INSERT_SQL_V1 : INSERT_SQL_V0, 4, params, &out, err);
     free(out.first_value);
     if (r == RUN_ERROR)
         return false;
@@ -333,8 +335,7 @@ static bool sql_create(tw_catalog *base, const char *ns, const char *table,
 }
 
 static tw_cas_result sql_swap(tw_catalog *base, const char *ns, const char *table,
-                              const char *expected_location, const char *new_location,
-                              tw_err *err)
+                              const char *expected_location, const char *new_location, tw_err *err)
 {
     sql_catalog *c = (sql_catalog *)base;
     assert(ns && table && expected_location && new_location);
@@ -396,8 +397,8 @@ static bool open_sqlite(sql_catalog *c, const char *uri, tw_err *err)
 {
     const char *path = sqlite_path(uri);
     if (!*path)
-        return tw_err_set(err, TW_ERR_CONFIG,
-                          "catalog.uri '%s' names no file; write sqlite:PATH", c->shown_uri);
+        return tw_err_set(err, TW_ERR_CONFIG, "catalog.uri '%s' names no file; write sqlite:PATH",
+                          c->shown_uri);
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK)
         return tw_err_set(err, TW_ERR_IO,
@@ -426,8 +427,8 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-static bool open_pg(sql_catalog *c, const char *conn_uri, const char *user,
-                    const char *password, tw_err *err)
+static bool open_pg(sql_catalog *c, const char *conn_uri, const char *user, const char *password,
+                    tw_err *err)
 {
     /* The URI goes to libpq as an expanded dbname; user and password given
      * separately come after it and so override what it says. */

@@ -21,20 +21,21 @@ enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_CONFLICT = 3, EXIT_NOT_FOUND = 4 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: catalog_tool [-u USER] [-p PASSWORD] [-n CATALOG_NAME] [-w FILE] URI COMMAND ...\n"
-          "  -w FILE: after connecting, wait until FILE exists (lines writers up)\n"
-          "  create NS TABLE LOCATION      register a table (exit 3 if it exists)\n"
-          "  load NS TABLE                 print the current metadata location (exit 4 if none)\n"
-          "  swap NS TABLE EXPECTED NEW    compare-and-swap (exit 3 on conflict)\n"
-          "  cas-loop NS TABLE COUNT PREFIX LOG\n"
-          "                                COUNT commits to PREFIX-1..PREFIX-COUNT, each: load,\n"
-          "                                swap, retry on conflict; appends 'EXPECTED NEW' per\n"
-          "                                commit to LOG, prints commits, conflicts, seconds\n"
-          "  load-pause NS TABLE FILE      load, wait until FILE exists, load again (both printed)\n"
-          "catalog_tool sqlite-hold DB_PATH SECONDS READY_FILE\n"
-          "  holds a write transaction on a SQLite file (as a stuck writer would), creates\n"
-          "  READY_FILE once it has the lock, then rolls back after SECONDS\n",
-          out);
+    fputs(
+        "usage: catalog_tool [-u USER] [-p PASSWORD] [-n CATALOG_NAME] [-w FILE] URI COMMAND ...\n"
+        "  -w FILE: after connecting, wait until FILE exists (lines writers up)\n"
+        "  create NS TABLE LOCATION      register a table (exit 3 if it exists)\n"
+        "  load NS TABLE                 print the current metadata location (exit 4 if none)\n"
+        "  swap NS TABLE EXPECTED NEW    compare-and-swap (exit 3 on conflict)\n"
+        "  cas-loop NS TABLE COUNT PREFIX LOG\n"
+        "                                COUNT commits to PREFIX-1..PREFIX-COUNT, each: load,\n"
+        "                                swap, retry on conflict; appends 'EXPECTED NEW' per\n"
+        "                                commit to LOG, prints commits, conflicts, seconds\n"
+        "  load-pause NS TABLE FILE      load, wait until FILE exists, load again (both printed)\n"
+        "catalog_tool sqlite-hold DB_PATH SECONDS READY_FILE\n"
+        "  holds a write transaction on a SQLite file (as a stuck writer would), creates\n"
+        "  READY_FILE once it has the lock, then rolls back after SECONDS\n",
+        out);
 }
 
 static double now_s(void)
@@ -174,10 +175,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = args[1], *ns = args[2], *table = args[3];
-    int want = strcmp(cmd, "create") == 0      ? 5
-               : strcmp(cmd, "load") == 0      ? 4
-               : strcmp(cmd, "swap") == 0      ? 6
-               : strcmp(cmd, "cas-loop") == 0  ? 7
+    int want = strcmp(cmd, "create") == 0       ? 5
+               : strcmp(cmd, "load") == 0       ? 4
+               : strcmp(cmd, "swap") == 0       ? 6
+               : strcmp(cmd, "cas-loop") == 0   ? 7
                : strcmp(cmd, "load-pause") == 0 ? 5
                                                 : -1;
     if (nargs != want) {

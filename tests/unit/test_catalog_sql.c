@@ -209,8 +209,7 @@ static void test_two_handles_interleave(void **state)
     b->ops->close(b);
 
     char rows[256];
-    query_rows(f->path, "SELECT previous_metadata_location FROM iceberg_tables", rows,
-               sizeof rows);
+    query_rows(f->path, "SELECT previous_metadata_location FROM iceberg_tables", rows, sizeof rows);
     assert_string_equal(rows, "a2;");
 }
 
@@ -220,8 +219,9 @@ static void test_schema_columns(void **state)
     tw_catalog *c = open_ok(f->uri, NULL);
     c->ops->close(c);
     char rows[1024];
-    query_rows(f->path, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('iceberg_tables')",
-               rows, sizeof rows);
+    query_rows(f->path,
+               "SELECT name, type, \"notnull\", pk FROM pragma_table_info('iceberg_tables')", rows,
+               sizeof rows);
     assert_string_equal(rows, "catalog_name|VARCHAR(255)|1|1;"
                               "table_namespace|VARCHAR(255)|1|2;"
                               "table_name|VARCHAR(255)|1|3;"
@@ -229,8 +229,8 @@ static void test_schema_columns(void **state)
                               "previous_metadata_location|VARCHAR(1000)|0|0;"
                               "iceberg_type|VARCHAR(5)|0|0;");
     query_rows(f->path,
-               "SELECT name, type, pk FROM pragma_table_info('iceberg_namespace_properties')",
-               rows, sizeof rows);
+               "SELECT name, type, pk FROM pragma_table_info('iceberg_namespace_properties')", rows,
+               sizeof rows);
     assert_string_equal(rows, "catalog_name|VARCHAR(255)|1;"
                               "namespace|VARCHAR(255)|2;"
                               "property_key|VARCHAR(255)|3;"
@@ -261,8 +261,8 @@ static void test_accepts_pyiceberg_schema(void **state)
     assert_int_equal(c->ops->swap(c, "db", "old", "m1", "m2", &err), TW_CAS_OK);
     c->ops->close(c);
     char rows[256];
-    query_rows(f->path, "SELECT table_name, metadata_location FROM iceberg_tables ORDER BY 1",
-               rows, sizeof rows);
+    query_rows(f->path, "SELECT table_name, metadata_location FROM iceberg_tables ORDER BY 1", rows,
+               sizeof rows);
     assert_string_equal(rows, "new|n1;old|m2;");
 }
 
@@ -306,8 +306,7 @@ static void test_existing_namespace_left_alone(void **state)
     create_ok(c, "public", "t", "v1");
     c->ops->close(c);
     char rows[256];
-    query_rows(f->path, "SELECT property_key FROM iceberg_namespace_properties", rows,
-               sizeof rows);
+    query_rows(f->path, "SELECT property_key FROM iceberg_namespace_properties", rows, sizeof rows);
     assert_string_equal(rows, "location;");
 }
 
@@ -360,8 +359,8 @@ static void test_unreachable_postgres_hides_password(void **state)
     (void)state;
     tw_err err = {0};
     /* Port 1 on loopback: nothing listens, the refusal is immediate. */
-    assert_null(tw_catalog_open_sql("postgresql://tw:s3cret@127.0.0.1:1/db", NULL, NULL, NULL,
-                                    &err));
+    assert_null(
+        tw_catalog_open_sql("postgresql://tw:s3cret@127.0.0.1:1/db", NULL, NULL, NULL, &err));
     assert_int_equal(err.code, TW_ERR_IO);
     assert_non_null(strstr(err.msg, "postgresql://tw:***@127.0.0.1:1/db"));
     assert_null(strstr(err.msg, "s3cret"));
