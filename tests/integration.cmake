@@ -2,3 +2,4 @@
 add_test(NAME integration.gen COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/gen.sh $<TARGET_FILE:tidewatch>)
 include(${CMAKE_CURRENT_SOURCE_DIR}/oracle.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/parquet.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/catalog.cmake)

@@ -1,0 +1,469 @@
+/* iceberg_target.c - see iceberg_target.h. */
+#include "sink/iceberg_target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "exec/expr.h"
+#include "iceberg/catalog.h"
+#include "iceberg/fileio.h"
+#include "iceberg/iceberg.h"
+#include "iceberg/parquet.h"
+
+/* Data files roll over at this size; row groups are capped below it. */
+#define TARGET_FILE_BYTES (512ull << 20)
+#define WATERMARK_KEY "tidewatch.watermark-us"
+#define POSITIONS_KEY "tidewatch.positions"
+
+typedef struct open_file {
+    tw_value *partition; /* one value per partition field; strings owned */
+    char *location;
+    tw_fileio_out *out;
+    tw_parquet_writer *writer;
+    tw_batch *staging;   /* rows of this partition, written when full */
+} open_file;
+
+typedef struct target {
+    tw_catalog *catalog;
+    tw_fileio *io;
+    tw_iceberg_table *table;
+    uint32_t ncols;
+    tw_type *types;
+    char **names;
+    uint32_t *key_cols;
+    uint32_t nkey_cols;
+    uint32_t npart;
+    tw_parquet_column *pq_cols; /* all columns */
+    tw_parquet_column *pq_keys; /* key columns (equality deletes) */
+    int32_t *key_ids;
+} target;
+
+static const char *opt(const tw_iceberg_target_opts *o, const char *key)
+{
+    for (uint32_t i = o->nopts; i-- > 0;)
+        if (!strcmp(o->keys[i], key))
+            return o->values[i];
+    return NULL;
+}
+
+static bool opt_true(const tw_iceberg_target_opts *o, const char *key, bool dflt)
+{
+    const char *v = opt(o, key);
+    if (!v)
+        return dflt;
+    return !strcasecmp(v, "true") || !strcmp(v, "1");
+}
+
+/* file:///abs -> /abs; relative paths resolve against the data directory. */
+static char *resolve_path(const char *data_dir, const char *path)
+{
+    if (!strncmp(path, "file://", 7))
+        path += 7;
+    char *out;
+    if (path[0] == '/') {
+        out = tw_xstrdup(path);
+    } else {
+        size_t n = strlen(data_dir) + strlen(path) + 2;
+        out = tw_xmalloc(n);
+        snprintf(out, n, "%s/%s", data_dir, path);
+    }
+    return out;
+}
+
+static int fileio_write(void *ctx, const void *data, size_t len)
+{
+    tw_err err;
+    return tw_fileio_out_write(ctx, data, len, &err) ? 0 : -1;
+}
+
+static tw_value value_copy(tw_value v)
+{
+    if (v.type == TW_T_VARCHAR && !v.is_null) {
+        char *p = tw_xmalloc(v.s.len ? v.s.len : 1);
+        memcpy(p, v.s.ptr, v.s.len);
+        v.s.ptr = p;
+    }
+    return v;
+}
+
+static void file_free(target *t, open_file *f)
+{
+    if (f->out)
+        f->out->ops->abort(f->out);
+    tw_parquet_writer_free(f->writer);
+    for (uint32_t i = 0; i < t->npart; i++)
+        if (f->partition[i].type == TW_T_VARCHAR && !f->partition[i].is_null)
+            free((char *)f->partition[i].s.ptr);
+    free(f->partition);
+    free(f->location);
+    tw_batch_free(f->staging);
+}
+
+static bool file_start(target *t, open_file *f, const tw_parquet_column *cols, uint32_t ncols,
+                       const tw_type *types, tw_err *err)
+{
+    f->location = tw_iceberg_table_data_location(t->table, t->npart ? f->partition : NULL);
+    f->out = tw_fileio_create(t->io, f->location, err);
+    if (!f->out)
+        return false;
+    tw_parquet_kv meta = {"iceberg.schema", tw_iceberg_table_schema_json(t->table)};
+    tw_parquet_opts popts = {.metadata = &meta, .nmetadata = 1};
+    f->writer = tw_parquet_writer_new(cols, ncols, &popts, fileio_write, f->out, err);
+    f->staging = tw_batch_new(types, ncols, TW_BATCH_ROWS);
+    return f->writer != NULL;
+}
+
+/* Closes the Parquet file and fills an Iceberg data file entry (whose
+ * arrays are allocated here and freed by entry_free). */
+static bool file_finish(target *t, open_file *f, tw_iceberg_content content,
+                        tw_iceberg_data_file *entry, tw_parquet_file_stats *stats, tw_err *err)
+{
+    if (f->staging->nrows && !tw_parquet_writer_add_batch(f->writer, f->staging, err))
+        return false;
+    if (!tw_parquet_writer_close(f->writer, stats, err))
+        return false;
+    if (!f->out->ops->commit(f->out, err)) {
+        f->out = NULL;
+        return false;
+    }
+    f->out = NULL;
+    tw_iceberg_column_metrics *m = tw_xcalloc(stats->ncols ? stats->ncols : 1, sizeof *m);
+    for (uint32_t c = 0; c < stats->ncols; c++) {
+        const tw_parquet_column_stats *cs = &stats->cols[c];
+        m[c] = (tw_iceberg_column_metrics){
+            .field_id = cs->field_id,
+            .column_size_bytes = cs->compressed_bytes,
+            .value_count = cs->value_count,
+            .null_count = cs->null_count,
+            .nan_count = cs->nan_count,
+            .has_bounds = cs->has_bounds,
+            .lower = cs->min,
+            .upper = cs->max,
+        };
+    }
+    *entry = (tw_iceberg_data_file){
+        .content = content,
+        .location = f->location,
+        .record_count = stats->record_count,
+        .file_size_bytes = stats->file_size_bytes,
+        .partition = t->npart ? f->partition : NULL,
+        .columns = m,
+        .ncolumns = stats->ncols,
+        .split_offsets = stats->split_offsets,
+        .nsplit_offsets = stats->nsplits,
+        .equality_ids = content == TW_ICEBERG_EQUALITY_DELETES ? t->key_ids : NULL,
+        .nequality_ids = content == TW_ICEBERG_EQUALITY_DELETES ? t->nkey_cols : 0,
+    };
+    (void)t;
+    return true;
+}
+
+static bool stage_row(open_file *f, const tw_batch *in, uint32_t r, tw_err *err)
+{
+    if (f->staging->nrows == f->staging->capacity) {
+        if (!tw_parquet_writer_add_batch(f->writer, f->staging, err))
+            return false;
+        tw_batch_reset(f->staging);
+    }
+    tw_batch_append_row(f->staging, in, r, 0);
+    return true;
+}
+
+typedef struct file_set {
+    open_file *files;
+    uint32_t n;
+    tw_iceberg_data_file *entries;
+    tw_parquet_file_stats *stats;
+    uint32_t nentries, cap_entries;
+} file_set;
+
+static bool finish_into(target *t, file_set *fs, open_file *f, tw_iceberg_content content,
+                        tw_err *err)
+{
+    if (fs->nentries == fs->cap_entries) {
+        fs->cap_entries = fs->cap_entries ? fs->cap_entries * 2 : 8;
+        fs->entries = tw_xrealloc(fs->entries, fs->cap_entries * sizeof *fs->entries);
+        fs->stats = tw_xrealloc(fs->stats, fs->cap_entries * sizeof *fs->stats);
+    }
+    memset(&fs->stats[fs->nentries], 0, sizeof fs->stats[0]);
+    if (!file_finish(t, f, content, &fs->entries[fs->nentries], &fs->stats[fs->nentries], err))
+        return false;
+    /* The entry borrows the location and partition: keep them alive. */
+    fs->entries[fs->nentries].location = tw_xstrdup(f->location);
+    if (t->npart) {
+        tw_value *p = tw_xcalloc(t->npart, sizeof *p);
+        for (uint32_t i = 0; i < t->npart; i++)
+            p[i] = value_copy(f->partition[i]);
+        fs->entries[fs->nentries].partition = p;
+    }
+    fs->nentries++;
+    return true;
+}
+
+static void file_set_free(target *t, file_set *fs)
+{
+    for (uint32_t i = 0; i < fs->n; i++)
+        file_free(t, &fs->files[i]);
+    free(fs->files);
+    for (uint32_t i = 0; i < fs->nentries; i++) {
+        free((char *)fs->entries[i].location);
+        free((void *)fs->entries[i].columns);
+        if (fs->entries[i].partition) {
+            for (uint32_t k = 0; k < t->npart; k++)
+                if (fs->entries[i].partition[k].type == TW_T_VARCHAR &&
+                    !fs->entries[i].partition[k].is_null)
+                    free((char *)fs->entries[i].partition[k].s.ptr);
+            free((void *)fs->entries[i].partition);
+        }
+        tw_parquet_file_stats_free(&fs->stats[i]);
+    }
+    free(fs->entries);
+    free(fs->stats);
+}
+
+/* Writes rows into one file per partition (rolling at TARGET_FILE_BYTES). */
+static bool write_rows(target *t, file_set *fs, tw_batch *const *batches, uint32_t nb,
+                       tw_err *err)
+{
+    tw_value row[256], part[16];
+    for (uint32_t b = 0; b < nb; b++) {
+        const tw_batch *in = batches[b];
+        for (uint32_t r = 0; r < in->nrows; r++) {
+            for (uint32_t c = 0; c < t->ncols; c++)
+                row[c] = tw_column_get(&in->cols[c], r);
+            if (t->npart && !tw_iceberg_table_partition_of(t->table, row, part, err))
+                return false;
+            open_file *f = NULL;
+            for (uint32_t i = 0; i < fs->n && !f; i++) {
+                bool same = true;
+                for (uint32_t k = 0; k < t->npart && same; k++)
+                    same = tw_value_equal(&fs->files[i].partition[k], &part[k]);
+                if (same)
+                    f = &fs->files[i];
+            }
+            if (!f) {
+                fs->files = tw_xrealloc(fs->files, (fs->n + 1) * sizeof *fs->files);
+                f = &fs->files[fs->n++];
+                memset(f, 0, sizeof *f);
+                f->partition = tw_xcalloc(t->npart ? t->npart : 1, sizeof *f->partition);
+                for (uint32_t k = 0; k < t->npart; k++)
+                    f->partition[k] = value_copy(part[k]);
+                if (!file_start(t, f, t->pq_cols, t->ncols, t->types, err))
+                    return false;
+            }
+            if (!stage_row(f, in, r, err))
+                return false;
+            if (tw_parquet_writer_bytes(f->writer) >= TARGET_FILE_BYTES) {
+                if (!finish_into(t, fs, f, TW_ICEBERG_DATA, err))
+                    return false;
+                tw_parquet_writer_free(f->writer);
+                f->writer = NULL;
+                free(f->location);
+                tw_batch_free(f->staging);
+                if (!file_start(t, f, t->pq_cols, t->ncols, t->types, err))
+                    return false;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < fs->n; i++)
+        if (!finish_into(t, fs, &fs->files[i], TW_ICEBERG_DATA, err))
+            return false;
+    return true;
+}
+
+static bool write_deletes(target *t, file_set *fs, tw_batch *const *batches, uint32_t nb,
+                          tw_err *err)
+{
+    if (!nb)
+        return true;
+    tw_type key_types[64];
+    for (uint32_t k = 0; k < t->nkey_cols; k++)
+        key_types[k] = t->types[t->key_cols[k]];
+    open_file f;
+    memset(&f, 0, sizeof f);
+    f.partition = tw_xcalloc(1, sizeof *f.partition);
+    bool ok = file_start(t, &f, t->pq_keys, t->nkey_cols, key_types, err);
+    for (uint32_t b = 0; ok && b < nb; b++)
+        for (uint32_t r = 0; ok && r < batches[b]->nrows; r++)
+            ok = stage_row(&f, batches[b], r, err);
+    ok = ok && finish_into(t, fs, &f, TW_ICEBERG_EQUALITY_DELETES, err);
+    file_free(t, &f);
+    return ok;
+}
+
+static bool target_commit(void *ctx, const tw_sink_commit *c, tw_err *err)
+{
+    target *t = ctx;
+    file_set fs;
+    memset(&fs, 0, sizeof fs);
+    bool ok = write_deletes(t, &fs, c->delete_keys, c->ndelete_batches, err) &&
+              write_rows(t, &fs, c->rows, c->nrows_batches, err);
+    if (ok) {
+        char wm[32];
+        snprintf(wm, sizeof wm, "%lld", (long long)c->watermark_us);
+        tw_iceberg_kv props[2] = {{WATERMARK_KEY, wm}, {POSITIONS_KEY, c->positions}};
+        ok = tw_iceberg_table_commit(t->table, fs.entries, fs.nentries, props, 2, err);
+    }
+    /* Files written for a failed commit stay: the outcome may be unknown,
+     * and an unreferenced file is harmless where a deleted referenced one
+     * is not. */
+    file_set_free(t, &fs);
+    return ok;
+}
+
+static bool target_last_commit(void *ctx, char **positions, int64_t *watermark_us, tw_err *err)
+{
+    target *t = ctx;
+    (void)err;
+    const char *p = tw_iceberg_table_snapshot_property(t->table, POSITIONS_KEY);
+    const char *w = tw_iceberg_table_snapshot_property(t->table, WATERMARK_KEY);
+    *positions = p ? tw_xstrdup(p) : NULL;
+    *watermark_us = w ? strtoll(w, NULL, 10) : INT64_MIN;
+    return true;
+}
+
+static void target_close(void *ctx)
+{
+    target *t = ctx;
+    tw_iceberg_table_free(t->table);
+    if (t->catalog)
+        t->catalog->ops->close(t->catalog);
+    if (t->io)
+        t->io->ops->close(t->io);
+    for (uint32_t i = 0; i < t->ncols; i++)
+        free(t->names[i]);
+    free(t->names);
+    free(t->types);
+    free(t->key_cols);
+    free(t->pq_cols);
+    free(t->pq_keys);
+    free(t->key_ids);
+    free(t);
+}
+
+bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out, tw_err *err)
+{
+    const char *cat_type = opt(o, "catalog.type");
+    const char *table_name = opt(o, "table.name");
+    const char *ns = opt(o, "database.name");
+    const char *warehouse = opt(o, "warehouse.path");
+    if (!table_name)
+        return tw_err_set(err, TW_ERR_CONFIG, "table.name = '...' is required");
+    if (!ns)
+        ns = "public";
+    if (!cat_type)
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "catalog.type is required: 'sql' (with catalog.uri = 'sqlite:PATH' or "
+                          "a PostgreSQL URI), 'jdbc', or 'storage'");
+    if (!strcmp(cat_type, "rest") || !strcmp(cat_type, "glue") || !strcmp(cat_type, "hive"))
+        return tw_err_set(err, TW_ERR_UNSUPPORTED,
+                          "catalog.type = '%s' is not supported yet (use 'sql', 'jdbc' or "
+                          "'storage' with a local warehouse.path)",
+                          cat_type);
+    if (!warehouse)
+        return tw_err_set(err, TW_ERR_CONFIG, "warehouse.path is required (a local directory)");
+    if (!strncmp(warehouse, "s3://", 5) || !strncmp(warehouse, "s3a://", 6))
+        return tw_err_set(err, TW_ERR_UNSUPPORTED,
+                          "warehouse.path '%s': S3 storage is not supported yet (use a local "
+                          "directory)",
+                          warehouse);
+    if (o->nkey_cols > 64 || o->ncols > 256)
+        return tw_err_set(err, TW_ERR_CONFIG, "too many columns for an Iceberg sink");
+    target *t = tw_xcalloc(1, sizeof *t);
+    char *wh = resolve_path(o->data_dir, warehouse);
+    char *uri = NULL;
+    bool ok = false;
+    t->io = tw_fileio_open_local();
+    if (!strcmp(cat_type, "storage")) {
+        t->catalog = tw_catalog_open_storage(wh, err);
+    } else if (!strcmp(cat_type, "sql") || !strcmp(cat_type, "jdbc")) {
+        const char *u = opt(o, "catalog.uri");
+        if (!u) {
+            tw_err_set(err, TW_ERR_CONFIG,
+                       "catalog.uri is required for catalog.type = '%s' (e.g. 'sqlite:catalog.db')",
+                       cat_type);
+            goto done;
+        }
+        if (!strncmp(u, "sqlite:", 7) && u[7] != '/' && strncmp(u + 7, "//", 2)) {
+            char *path = resolve_path(o->data_dir, u + 7);
+            size_t n = strlen(path) + 8;
+            uri = tw_xmalloc(n);
+            snprintf(uri, n, "sqlite:%s", path);
+            free(path);
+            u = uri;
+        }
+        t->catalog = tw_catalog_open_sql(u, opt(o, "catalog.jdbc.user"),
+                                         opt(o, "catalog.jdbc.password"),
+                                         opt(o, "catalog.name") ? opt(o, "catalog.name") : "default",
+                                         err);
+    } else {
+        tw_err_set(err, TW_ERR_CONFIG, "unknown catalog.type '%s' (use 'sql', 'jdbc' or 'storage')",
+                   cat_type);
+        goto done;
+    }
+    if (!t->catalog)
+        goto done;
+    t->ncols = o->ncols;
+    t->types = tw_xmalloc(o->ncols * sizeof *t->types);
+    t->names = tw_xcalloc(o->ncols, sizeof *t->names);
+    tw_iceberg_field *fields = tw_xcalloc(o->ncols, sizeof *fields);
+    t->key_cols = tw_xcalloc(o->nkey_cols ? o->nkey_cols : 1, sizeof *t->key_cols);
+    t->key_ids = tw_xcalloc(o->nkey_cols ? o->nkey_cols : 1, sizeof *t->key_ids);
+    t->nkey_cols = o->nkey_cols;
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        t->types[c] = o->types[c];
+        t->names[c] = tw_xstrdup(o->col_names[c]);
+        fields[c] = (tw_iceberg_field){(int32_t)c + 1, t->names[c], o->types[c], false};
+    }
+    for (uint32_t k = 0; k < o->nkey_cols; k++) {
+        t->key_cols[k] = o->key_cols[k];
+        t->key_ids[k] = (int32_t)o->key_cols[k] + 1;
+        fields[o->key_cols[k]].required = true; /* identifier fields must be */
+    }
+    tw_iceberg_schema schema = {fields, o->ncols, t->key_ids, o->nkey_cols};
+    const char *partition_by = opt(o, "partition_by");
+    if (partition_by && o->nkey_cols) {
+        tw_err_set(err, TW_ERR_UNSUPPORTED,
+                   "partition_by with type = 'upsert' is not supported yet");
+        free(fields);
+        goto done;
+    }
+    t->table = tw_iceberg_table_open(t->catalog, t->io, wh, ns, table_name, &schema, partition_by,
+                                     opt_true(o, "create_table_if_not_exists", false), err);
+    free(fields);
+    if (!t->table)
+        goto done;
+    /* Write files with the ids the table has (an existing table may number
+     * its fields differently). */
+    const tw_iceberg_schema *ts = tw_iceberg_table_schema(t->table);
+    t->pq_cols = tw_xcalloc(o->ncols, sizeof *t->pq_cols);
+    t->pq_keys = tw_xcalloc(o->nkey_cols ? o->nkey_cols : 1, sizeof *t->pq_keys);
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        const tw_iceberg_field *f = &ts->fields[c];
+        t->pq_cols[c] = (tw_parquet_column){f->name, f->type, f->id, f->required};
+    }
+    for (uint32_t k = 0; k < o->nkey_cols; k++) {
+        t->pq_keys[k] = t->pq_cols[o->key_cols[k]];
+        t->key_ids[k] = t->pq_keys[k].field_id;
+    }
+    t->npart = tw_iceberg_table_partition_fields(t->table);
+    if (t->npart > 16) {
+        tw_err_set(err, TW_ERR_UNSUPPORTED, "more than 16 partition fields");
+        goto done;
+    }
+    *out = (tw_sink_target){
+        .commit = target_commit,
+        .last_commit = target_last_commit,
+        .close = target_close,
+        .ctx = t,
+    };
+    ok = true;
+done:
+    free(wh);
+    free(uri);
+    if (!ok)
+        target_close(t);
+    return ok;
+}
