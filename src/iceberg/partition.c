@@ -151,7 +151,8 @@ int32_t tw_iceberg_hash_value(tw_iceberg_type t, const tw_value *v)
     uint8_t buf[8];
     switch (t) {
     case TW_ICE_STRING: return tw_iceberg_murmur3_32(v->s.ptr, v->s.len);
-    case TW_ICE_BOOLEAN: put_le(buf, v->b ? 1 : 0, 4); return tw_iceberg_murmur3_32(buf, 4);
+    /* Iceberg's hashInt widens to long, so booleans hash as 8 bytes too. */
+    case TW_ICE_BOOLEAN: put_le(buf, v->b ? 1 : 0, 8); return tw_iceberg_murmur3_32(buf, 8);
     case TW_ICE_FLOAT:
     case TW_ICE_DOUBLE: {
         /* doubleToLongBits with NaN and -0.0 canonicalized (Appendix B). */
