@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 debs=(
   build-essential cmake pkg-config
-  libcmocka-dev
+  libcmocka-dev sqlite3
   libjansson-dev libzstd-dev libsnappy-dev zlib1g-dev libsqlite3-dev
   librdkafka-dev kcat
   libmicrohttpd-dev libavro-dev libpq-dev libcurl4-openssl-dev libssl-dev

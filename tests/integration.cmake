@@ -3,3 +3,4 @@ add_test(NAME integration.gen COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/ge
 include(${CMAKE_CURRENT_SOURCE_DIR}/oracle.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/parquet.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/catalog.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/iceberg.cmake)
