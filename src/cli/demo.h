@@ -1,6 +1,8 @@
 /* demo.h - the built-in demo: the seed's SQL (netops-demo-readme.md, with the
  * published demo's DROP preamble), run by `tidewatch run` with no file on
- * the network simulator. */
+ * the network simulator. One change: the Iceberg connection points at a
+ * local warehouse with a SQLite catalog under the data directory (./data),
+ * where the seed used Lakekeeper and MinIO. */
 #ifndef TW_CLI_DEMO_H
 #define TW_CLI_DEMO_H
 
@@ -56,14 +58,9 @@ static const char tw_demo_sql[] =
     "\n"
     "CREATE CONNECTION iceberg_minio_conn WITH (\n"
     "    type = 'iceberg',\n"
-    "    catalog.type = 'rest',\n"
-    "    catalog.uri = 'http://localhost:8181/catalog',\n"
-    "    warehouse.path = 'rw_iceberg',\n"
-    "    s3.endpoint = 'http://localhost:9000',\n"
-    "    s3.access.key = 'minioadmin',\n"
-    "    s3.secret.key = 'minioadmin',\n"
-    "    s3.region = 'us-east-1',\n"
-    "    s3.path.style.access = 'true'\n"
+    "    catalog.type = 'sql',\n"
+    "    catalog.uri = 'sqlite:catalog.db',\n"
+    "    warehouse.path = 'warehouse'\n"
     ");\n"
     "\n"
     "CREATE SINK sink_network_anomalies\n"
@@ -82,5 +79,6 @@ static const char tw_demo_sql[] =
  * first anomalies show within seconds. */
 #define TW_DEMO_SOURCE "network_metrics_source=netsim:?devices=5&rate=200&anomaly_rate=0.08"
 #define TW_DEMO_WATCH "network_anomalies"
+#define TW_DEMO_DATA_DIR "data"
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -33,6 +34,10 @@ static const char run_usage[] =
     "  --stats-json PATH      write per-source and per-view counters as JSON at exit\n"
     "  --barrier-interval MS  how often views are published (default 1000)\n"
     "  --retention DURATION   window state kept without a watermark (default '1 hour')\n"
+    "  --data-dir DIR         where relative warehouse and catalog paths live\n"
+    "                         (default: the current directory; the demo uses ./data)\n"
+    "  --sink-lateness DUR    how long an append-only sink waits past a window's end\n"
+    "                         without a WATERMARK (default '5 seconds')\n"
     "  --threads N            JSON decoding threads per file source (default: one\n"
     "                         per core, at most 4)\n"
     "  -q, --quiet            no status line, no summary\n"
@@ -126,6 +131,8 @@ int tw_cmd_run(int argc, char **argv)
         OPT_BARRIER,
         OPT_RETENTION,
         OPT_THREADS,
+        OPT_DATA_DIR,
+        OPT_SINK_LATENESS,
     };
     static const struct option longopts[] = {
         {"source", required_argument, NULL, OPT_SOURCE},
@@ -139,6 +146,8 @@ int tw_cmd_run(int argc, char **argv)
         {"barrier-interval", required_argument, NULL, OPT_BARRIER},
         {"retention", required_argument, NULL, OPT_RETENTION},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {"sink-lateness", required_argument, NULL, OPT_SINK_LATENESS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -209,6 +218,15 @@ int tw_cmd_run(int argc, char **argv)
             opts.decode_threads = (uint32_t)n;
             break;
         }
+        case OPT_DATA_DIR: opts.data_dir = optarg; break;
+        case OPT_SINK_LATENESS:
+            if (!tw_interval_parse(optarg, strlen(optarg), NULL, &opts.sink_lateness_us) ||
+                opts.sink_lateness_us < 0) {
+                fprintf(stderr, "tidewatch run: --sink-lateness takes a duration such as "
+                                "'5 seconds'\n");
+                goto out;
+            }
+            break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(run_usage, stdout);
@@ -219,8 +237,8 @@ int tw_cmd_run(int argc, char **argv)
     }
     bool demo = optind >= argc;
     if (demo) {
-        /* The demo has no sinks until the Iceberg sink exists. */
-        opts.no_sinks = true;
+        if (!opts.data_dir)
+            opts.data_dir = TW_DEMO_DATA_DIR;
         sources[nsources++] = TW_DEMO_SOURCE;
         if (!watch)
             watch = TW_DEMO_WATCH;
@@ -233,6 +251,11 @@ int tw_cmd_run(int argc, char **argv)
             goto out;
         }
         opts.dead_letter = dead_letter;
+    }
+    if (opts.data_dir && mkdir(opts.data_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tidewatch run: cannot create --data-dir '%s': %s\n", opts.data_dir,
+                strerror(errno));
+        goto out;
     }
     opts.source_overrides = sources;
     opts.nsource_overrides = nsources;

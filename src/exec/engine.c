@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/timeutil.h"
 #include "decode/json.h"
 #include "exec/expr.h"
@@ -15,6 +17,8 @@
 #include "mv/mv.h"
 #include "source/reader.h"
 #include "source/source.h"
+#include "sink/iceberg_target.h"
+#include "sink/sink.h"
 #include "sql/binder.h"
 #include "sql/parser.h"
 #include "sql/sqlerr.h"
@@ -33,10 +37,20 @@ typedef struct options {
     uint32_t count;
 } options;
 
+/* Where a run of input sits in event time: rows at or after `position`
+ * (up to the next interval) have event times in [min_us, max_us]. */
+typedef struct position_span {
+    int64_t min_us, max_us;
+    uint64_t position;
+} position_span;
+
 typedef struct partition_time {
     bool seen;
     int64_t max_event_us;
     int64_t last_data_mono_us;
+    /* Replay bookkeeping, oldest first (see replay_positions). */
+    position_span *spans;
+    uint32_t nspans, cap_spans;
 } partition_time;
 
 /* A partition without data for this long stops holding the watermark back. */
@@ -57,6 +71,7 @@ typedef struct source_entry {
     bool have_wm;
     int64_t last_wm_us;
     uint64_t late_rows;
+    int32_t event_col; /* the time column windows use, for replay positions; -1 */
 } source_entry;
 
 typedef struct mv_entry {
@@ -76,6 +91,8 @@ typedef struct sink_entry {
     char *name;
     char *from;
     options with;
+    tw_node *node;   /* NULL with --no-sinks */
+    tw_node *parent; /* the view's node it hangs from */
 } sink_entry;
 
 struct tw_engine {
@@ -333,6 +350,8 @@ static void source_free(source_entry *s)
 {
     if (s->driver)
         s->driver->ops->close(s->driver);
+    for (uint32_t i = 0; i < s->nparts; i++)
+        free(s->parts[i].spans);
     free(s->parts);
     options_free(&s->with);
     free(s->connector);
@@ -374,6 +393,8 @@ static bool exec_create_source(tw_engine *e, const tw_sql_script *script,
     s->rel.types = tw_xcalloc(cs->ncolumns, sizeof *s->rel.types);
     s->rel.append_only = true;
     s->rel.watermark_col = -1;
+    s->rel.window_start_col = s->rel.window_end_col = -1;
+    s->event_col = -1;
     s->rel.owner = s;
     for (uint32_t i = 0; i < cs->ncolumns; i++) {
         for (uint32_t k = 0; k < i; k++) {
@@ -515,6 +536,35 @@ static void mv_entry_free(tw_engine *e, mv_entry *m)
     free(m);
 }
 
+/* Finds the output columns that carry the window's start and end: plain
+ * references to the window keys (aggregates), to the window columns
+ * (TUMBLE/HOP without aggregation), or to an input view's window columns. */
+static void set_window_lineage(tw_relation *rel, const tw_plan *p)
+{
+    rel->window_start_col = rel->window_end_col = -1;
+    rel->window_size_us = p->window != TW_WINDOW_NONE ? p->size_us : p->input->window_size_us;
+    for (uint32_t i = 0; i < p->nvisible; i++) {
+        const tw_expr *o = p->outputs[i];
+        if (o->kind != TW_EX_COLUMN)
+            continue;
+        bool is_start, is_end;
+        if (p->has_agg) {
+            is_start = p->window_start_key >= 0 && o->column == (uint32_t)p->window_start_key;
+            is_end = p->window_end_key >= 0 && o->column == (uint32_t)p->window_end_key;
+        } else if (p->window != TW_WINDOW_NONE) {
+            is_start = o->column == p->input->ncols;
+            is_end = o->column == p->input->ncols + 1;
+        } else {
+            is_start = (int32_t)o->column == p->input->window_start_col;
+            is_end = (int32_t)o->column == p->input->window_end_col;
+        }
+        if (is_start && rel->window_start_col < 0)
+            rel->window_start_col = (int32_t)i;
+        if (is_end && rel->window_end_col < 0)
+            rel->window_end_col = (int32_t)i;
+    }
+}
+
 static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_sql_create_mv *cm,
                            tw_err *err)
 {
@@ -563,6 +613,12 @@ static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_s
     m->rel.append_only = p->input->append_only && (!p->has_agg || p->emit_on_window_close);
     m->rel.watermark_col = -1;
     m->rel.owner = m;
+    set_window_lineage(&m->rel, p);
+    if (p->window != TW_WINDOW_NONE && p->input->kind == TW_REL_SOURCE) {
+        source_entry *src = p->input->owner;
+        if (src->event_col < 0)
+            src->event_col = (int32_t)p->time_col;
+    }
     m->rel.mv = tw_mv_new(m->rel.name, (const char *const *)m->rel.col_names, m->rel.types,
                           m->rel.ncols);
     m->parent = p->input->node;
@@ -609,6 +665,186 @@ static bool exec_create_connection(tw_engine *e, const tw_sql_script *script,
     return true;
 }
 
+static char *replay_positions(void *ctx, int64_t wm_us, int64_t window_us);
+
+static void sink_entry_free(tw_engine *e, sink_entry *s)
+{
+    if (s->node) {
+        disconnect(s->parent, s->node);
+        remove_order(e, s->node);
+        tw_node_free(s->node);
+    }
+    options_free(&s->with);
+    free(s->name);
+    free(s->from);
+    free(s);
+}
+
+/* Restarts each source at the positions a previous run committed. */
+static bool resume_sources(tw_engine *e, const char *positions, tw_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(positions, 0, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return tw_err_set(err, TW_ERR_IO, "the table's recorded positions are not valid JSON: %s",
+                          jerr.text);
+    }
+    const char *src_name;
+    json_t *parts;
+    bool ok = true;
+    json_object_foreach(root, src_name, parts)
+    {
+        source_entry *s = NULL;
+        for (uint32_t i = 0; i < e->nsources; i++)
+            if (name_is(e->sources[i]->rel.name, src_name))
+                s = e->sources[i];
+        if (!s || !json_is_object(parts))
+            continue; /* a source no longer in the pipeline */
+        const char *part;
+        json_t *pos;
+        json_object_foreach(parts, part, pos)
+        {
+            if (!s->driver->ops->seek || !json_is_integer(pos)) {
+                ok = tw_err_set(err, TW_ERR_CONFIG,
+                                "source '%s' cannot resume where the sink's last commit ended "
+                                "(it cannot be replayed)",
+                                src_name);
+                break;
+            }
+            if (!s->driver->ops->seek(s->driver, (int32_t)atoi(part),
+                                      (uint64_t)json_integer_value(pos), err)) {
+                tw_err_prefix(err, "source '%s'", src_name);
+                ok = false;
+                break;
+            }
+        }
+        if (!ok)
+            break;
+    }
+    json_decref(root);
+    return ok;
+}
+
+static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *from,
+                                 const options *o, tw_err *err)
+{
+    const char *type = options_get(o, "type");
+    bool upsert = type && !strcmp(type, "upsert");
+    if (type && !upsert && strcmp(type, "append-only")) {
+        tw_err_set(err, TW_ERR_CONFIG, "sink '%s': type must be 'append-only' or 'upsert', not '%s'",
+                   name, type);
+        return NULL;
+    }
+    if (!type) {
+        tw_err_set(err, TW_ERR_CONFIG, "sink '%s': set type = 'append-only' or type = 'upsert'",
+                   name);
+        return NULL;
+    }
+    tw_sink_config cfg = {
+        .name = name,
+        .mode = upsert ? TW_SINK_UPSERT : TW_SINK_APPEND,
+        .types = from->types,
+        .ncols = from->ncols,
+        .input_append_only = from->append_only,
+        .window_end_col = from->window_end_col,
+        .window_start_col = from->window_start_col,
+        .window_size_us = from->window_size_us,
+        .lateness_us = e->opts.sink_lateness_us,
+        .commit_every = 10,
+        .resume_watermark_us = INT64_MIN,
+        .positions = replay_positions,
+        .positions_ctx = e,
+    };
+    const char *every = options_get(o, "commit_checkpoint_interval");
+    if (every) {
+        char *end;
+        long n = strtol(every, &end, 10);
+        if (*end || n < 1 || n > 100000) {
+            tw_err_set(err, TW_ERR_CONFIG,
+                       "sink '%s': commit_checkpoint_interval must be a positive number of "
+                       "barriers, not '%s'",
+                       name, every);
+            return NULL;
+        }
+        cfg.commit_every = (uint32_t)n;
+    }
+    uint32_t keys[64];
+    uint32_t nkeys = 0;
+    const char *pk = options_get(o, "primary_key");
+    if (upsert) {
+        if (!pk) {
+            tw_err_set(err, TW_ERR_CONFIG,
+                       "sink '%s': type = 'upsert' needs primary_key = 'col1,col2'", name);
+            return NULL;
+        }
+        char *list = tw_xstrdup(pk);
+        bool ok = true;
+        for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok && ok;
+             tok = strtok_r(NULL, ", ", &save)) {
+            int32_t col = -1;
+            for (uint32_t c = 0; c < from->ncols; c++)
+                if (!strcmp(from->col_names[c], tok))
+                    col = (int32_t)c;
+            if (col < 0 || nkeys == 64)
+                ok = tw_err_set(err, TW_ERR_CONFIG,
+                                "sink '%s': primary_key column '%s' is not a column of '%s'",
+                                name, tok, from->name);
+            else
+                keys[nkeys++] = (uint32_t)col;
+        }
+        free(list);
+        if (!ok)
+            return NULL;
+        cfg.key_cols = keys;
+        cfg.nkey_cols = nkeys;
+    } else if (!from->append_only && from->window_end_col < 0 && from->window_start_col < 0) {
+        tw_err_set(err, TW_ERR_CONFIG,
+                   "sink '%s': '%s' is an updating view without window columns, so an "
+                   "append-only sink would write every intermediate value; use type = "
+                   "'upsert' with primary_key",
+                   name, from->name);
+        return NULL;
+    }
+    const char **keys_arr = tw_xcalloc(o->count + 1, sizeof *keys_arr);
+    const char **vals_arr = tw_xcalloc(o->count + 1, sizeof *vals_arr);
+    for (uint32_t i = 0; i < o->count; i++) {
+        keys_arr[i] = o->items[i].key;
+        vals_arr[i] = o->items[i].value;
+    }
+    tw_iceberg_target_opts topts = {
+        .keys = keys_arr,
+        .values = vals_arr,
+        .nopts = o->count,
+        .data_dir = e->opts.data_dir ? e->opts.data_dir : ".",
+        .col_names = (const char *const *)from->col_names,
+        .types = from->types,
+        .ncols = from->ncols,
+        .key_cols = keys,
+        .nkey_cols = nkeys,
+    };
+    tw_sink_target target;
+    bool ok = tw_iceberg_target_open(&topts, &target, err);
+    free(keys_arr);
+    free(vals_arr);
+    if (!ok) {
+        tw_err_prefix(err, "sink '%s'", name);
+        return NULL;
+    }
+    char *positions = NULL;
+    int64_t wm = INT64_MIN;
+    if (!target.last_commit(target.ctx, &positions, &wm, err) ||
+        (positions && !resume_sources(e, positions, err))) {
+        free(positions);
+        target.close(target.ctx);
+        tw_err_prefix(err, "sink '%s'", name);
+        return NULL;
+    }
+    free(positions);
+    cfg.resume_watermark_us = wm;
+    return tw_sink_new(&cfg, target);
+}
+
 static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
                              const tw_sql_create_sink *cs, tw_err *err)
 {
@@ -645,12 +881,33 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
                                  cs->name.loc, "sink '%s': connection '%s' does not exist",
                                  cs->name.name, conn);
     }
-    if (ok && !e->opts.no_sinks)
+    if (ok && strcmp(connector, "iceberg"))
         ok = tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
                              script->filename, cs->name.loc,
-                             "sink '%s': connector '%s' is not available in this build yet; run "
-                             "with --no-sinks to run the pipeline without its sinks",
+                             "sink '%s': connector '%s' is not supported (tidewatch sinks to "
+                             "'iceberg'); run with --no-sinks to run the pipeline without it",
                              cs->name.name, connector);
+    tw_node *node = NULL;
+    tw_relation *from = lookup(e, &cs->from);
+    if (ok && !e->opts.no_sinks) {
+        /* The connection's options first, the sink's own on top. */
+        options merged = {0};
+        if (conn) {
+            const char *short_name = strrchr(conn, '.') ? strrchr(conn, '.') + 1 : conn;
+            for (uint32_t i = 0; i < e->nconns; i++)
+                if (name_is(e->conns[i]->name, short_name))
+                    for (uint32_t k = 0; k < e->conns[i]->with.count; k++)
+                        options_put(&merged, e->conns[i]->with.items[k].key,
+                                    e->conns[i]->with.items[k].value);
+        }
+        for (uint32_t k = 0; k < with.count; k++)
+            options_put(&merged, with.items[k].key, with.items[k].value);
+        node = create_sink_node(e, cs->name.name, from, &merged, err);
+        options_free(&merged);
+        if (!node)
+            tw_err_prefix(err, "%s", script->filename);
+        ok = node != NULL;
+    }
     if (!ok) {
         options_free(&with);
         return false;
@@ -659,6 +916,12 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
     s->name = tw_xstrdup(cs->name.name);
     s->from = tw_xstrdup(cs->from.name);
     s->with = with;
+    if (node) {
+        s->node = node;
+        s->parent = from->node;
+        tw_node_connect(from->node, node);
+        add_order(e, node);
+    }
     e->sinks = tw_xrealloc(e->sinks, (e->nsinks + 1) * sizeof *e->sinks);
     e->sinks[e->nsinks++] = s;
     return true;
@@ -721,10 +984,7 @@ static bool exec_drop(tw_engine *e, const tw_sql_script *script, const tw_sql_dr
         for (uint32_t i = 0; i < e->nsinks; i++) {
             if (!name_is(e->sinks[i]->name, name))
                 continue;
-            options_free(&e->sinks[i]->with);
-            free(e->sinks[i]->name);
-            free(e->sinks[i]->from);
-            free(e->sinks[i]);
+            sink_entry_free(e, e->sinks[i]);
             memmove(&e->sinks[i], &e->sinks[i + 1], (e->nsinks - i - 1) * sizeof(void *));
             e->nsinks--;
             return true;
@@ -1072,8 +1332,41 @@ static void advance_watermark(source_entry *s, int64_t now_us)
     }
 }
 
+/* Records where this batch sits in event time, merging it into the last
+ * span when it starts at the same position (batches of one chunk). */
+static void note_position(source_entry *s, const tw_batch *b, int32_t partition)
+{
+    uint64_t pos;
+    if (s->event_col < 0 || !s->driver->ops->batch_position ||
+        !s->driver->ops->batch_position(s->driver, &pos))
+        return;
+    const tw_column *tc = &b->cols[s->event_col];
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint32_t r = 0; r < b->nrows; r++) {
+        if (!tc->valid[r])
+            continue;
+        lo = tc->i64[r] < lo ? tc->i64[r] : lo;
+        hi = tc->i64[r] > hi ? tc->i64[r] : hi;
+    }
+    if (lo > hi)
+        return;
+    partition_time *p = partition_slot(s, partition);
+    position_span *last = p->nspans ? &p->spans[p->nspans - 1] : NULL;
+    if (last && last->position == pos) {
+        last->min_us = lo < last->min_us ? lo : last->min_us;
+        last->max_us = hi > last->max_us ? hi : last->max_us;
+        return;
+    }
+    if (p->nspans == p->cap_spans) {
+        p->cap_spans = p->cap_spans ? p->cap_spans * 2 : 64;
+        p->spans = tw_xrealloc(p->spans, p->cap_spans * sizeof *p->spans);
+    }
+    p->spans[p->nspans++] = (position_span){lo, hi, pos};
+}
+
 static void emit_batch(source_entry *s, tw_batch *b, int32_t partition, int64_t now_us)
 {
+    note_position(s, b, partition);
     if (s->rel.watermark_col >= 0)
         apply_watermark(s, b, partition, now_us);
     tw_node_emit(&s->node, b);
@@ -1109,6 +1402,60 @@ static int source_pump(source_entry *s, tw_err *err)
         worked = 1;
     }
     return worked;
+}
+
+/* The replay positions for a commit at sink watermark wm_us: per source and
+ * partition, the earliest position whose rows may still belong to a window
+ * ending after wm_us (event time >= wm_us - window). Spans entirely older
+ * are dropped: a later commit's watermark is never lower. Returns JSON
+ * {"source": {"partition": position, ...}, ...}, malloc'ed. */
+static char *replay_positions(void *ctx, int64_t wm_us, int64_t window_us)
+{
+    tw_engine *e = ctx;
+    size_t cap = 256, len = 0;
+    char *out = tw_xmalloc(cap);
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        int n_ = snprintf(out + len, cap - len, __VA_ARGS__);                                      \
+        while ((size_t)n_ >= cap - len) {                                                          \
+            cap *= 2;                                                                              \
+            out = tw_xrealloc(out, cap);                                                           \
+            n_ = snprintf(out + len, cap - len, __VA_ARGS__);                                      \
+        }                                                                                          \
+        len += (size_t)n_;                                                                         \
+    } while (0)
+    APPEND("{");
+    bool first_source = true;
+    int64_t needed_from = wm_us == INT64_MIN ? INT64_MIN : wm_us - window_us;
+    for (uint32_t i = 0; i < e->nsources; i++) {
+        source_entry *s = e->sources[i];
+        if (s->event_col < 0 || !s->driver->ops->batch_position)
+            continue;
+        APPEND("%s\"%s\": {", first_source ? "" : ", ", s->rel.name);
+        first_source = false;
+        bool first_part = true;
+        for (uint32_t k = 0; k < s->nparts; k++) {
+            partition_time *p = &s->parts[k];
+            if (!p->nspans)
+                continue;
+            /* Keep the last span even when old: it marks how far we read. */
+            uint32_t drop = 0;
+            while (drop + 1 < p->nspans && p->spans[drop].max_us < needed_from)
+                drop++;
+            uint64_t pos = p->spans[drop].position;
+            for (uint32_t j = drop; j < p->nspans; j++)
+                if (p->spans[j].max_us >= needed_from && p->spans[j].position < pos)
+                    pos = p->spans[j].position;
+            memmove(p->spans, p->spans + drop, (p->nspans - drop) * sizeof *p->spans);
+            p->nspans -= drop;
+            APPEND("%s\"%d\": %llu", first_part ? "" : ", ", (int)k - 1, (unsigned long long)pos);
+            first_part = false;
+        }
+        APPEND("}");
+    }
+    APPEND("}");
+#undef APPEND
+    return out;
 }
 
 void tw_engine_barrier(tw_engine *e)
@@ -1293,7 +1640,7 @@ void tw_engine_get_stats(tw_engine *e, tw_engine_stats *st)
     }
 }
 
-static void json_string(FILE *out, const char *s)
+static void put_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
@@ -1314,7 +1661,7 @@ bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
     for (uint32_t i = 0; i < e->nsources; i++) {
         source_entry *s = e->sources[i];
         fputs(i ? ", " : "", out);
-        json_string(out, s->rel.name);
+        put_json_string(out, s->rel.name);
         fprintf(out,
                 ": {\"lines\": %llu, \"rows\": %llu, \"malformed\": %llu, \"type_errors\": %llu, "
                 "\"late_rows\": %llu, \"bytes\": %llu}",
@@ -1331,7 +1678,7 @@ bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
         uint64_t late, errors;
         mv_late_rows(m, &late, &errors);
         fputs(i ? ", " : "", out);
-        json_string(out, m->rel.name);
+        put_json_string(out, m->rel.name);
         fprintf(out, ": {\"rows\": %llu, \"late_rows\": %llu, \"eval_errors\": %llu}",
                 (unsigned long long)ms.rows, (unsigned long long)late,
                 (unsigned long long)errors);
@@ -1407,6 +1754,7 @@ void tw_engine_opts_default(tw_engine_opts *o)
     memset(o, 0, sizeof *o);
     o->barrier_interval_ms = 1000;
     o->retention_us = INT64_C(3600) * TW_USEC_PER_SEC;
+    o->sink_lateness_us = 5 * TW_USEC_PER_SEC;
 }
 
 tw_engine *tw_engine_new(const tw_engine_opts *opts)
@@ -1421,6 +1769,9 @@ void tw_engine_free(tw_engine *e)
 {
     if (!e)
         return;
+    for (uint32_t i = 0; i < e->nsinks; i++)
+        sink_entry_free(e, e->sinks[i]);
+    e->nsinks = 0;
     for (uint32_t i = e->nmvs; i-- > 0;)
         mv_entry_free(e, e->mvs[i]);
     free(e->mvs);
@@ -1433,12 +1784,8 @@ void tw_engine_free(tw_engine *e)
         free(e->conns[i]);
     }
     free(e->conns);
-    for (uint32_t i = 0; i < e->nsinks; i++) {
-        options_free(&e->sinks[i]->with);
-        free(e->sinks[i]->name);
-        free(e->sinks[i]->from);
-        free(e->sinks[i]);
-    }
+    for (uint32_t i = 0; i < e->nsinks; i++)
+        sink_entry_free(e, e->sinks[i]);
     free(e->sinks);
     for (uint32_t i = 0; i < e->nextra; i++)
         tw_node_free(e->extra[i]);

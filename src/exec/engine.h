@@ -26,6 +26,8 @@ typedef struct tw_engine_opts {
     int64_t retention_us;       /* window state bound when there is no watermark */
     FILE *dead_letter;          /* malformed lines go here when set; not owned */
     uint32_t decode_threads;    /* per file source; 0: one per core */
+    const char *data_dir;       /* relative warehouse paths resolve here (default ".") */
+    int64_t sink_lateness_us;   /* implicit sink watermark slack (default 5 s) */
     /* NAME=URI connector overrides, applied when the source is created. */
     const char **source_overrides;
     uint32_t nsource_overrides;

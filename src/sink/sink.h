@@ -40,6 +40,10 @@ typedef struct tw_sink_target {
     /* Makes the commit durable (one atomic table commit). Returns false with
      * err set; the sink keeps the rows and retries at the next commit. */
     bool (*commit)(void *ctx, const tw_sink_commit *commit, tw_err *err);
+    /* What the last commit before this run recorded: the replay positions
+     * (JSON, malloc'ed; NULL when the table has no commit of ours) and the
+     * watermark. Returns false with err set when the table cannot be read. */
+    bool (*last_commit)(void *ctx, char **positions, int64_t *watermark_us, tw_err *err);
     void (*close)(void *ctx);
     void *ctx;
 } tw_sink_target;

@@ -34,6 +34,10 @@ struct tw_relation {
     bool append_only;       /* only inserts flow out of it */
     int32_t watermark_col;  /* -1 when none */
     int64_t watermark_delay_us;
+    /* Window lineage: the columns holding a window's start and end (-1 when
+     * absent) and its size, so sinks can tell when a row is final. */
+    int32_t window_start_col, window_end_col;
+    int64_t window_size_us;
     struct tw_node *node;   /* produces this relation's changelog */
     struct tw_mv *mv;       /* TW_REL_MV only */
     void *owner;            /* the engine's entry for it */
