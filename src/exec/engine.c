@@ -1500,10 +1500,19 @@ bool tw_engine_run(tw_engine *e, volatile sig_atomic_t *stop, bool exit_at_eof,
         }
     }
 out:
-    /* End of input (or stop): close every window, flush every aggregate. */
-    for (uint32_t i = 0; i < e->nsources; i++)
-        tw_node_forward_finish(&e->sources[i]->node);
-    tw_engine_barrier(e);
+    if (ok && !*stop) {
+        /* End of input: close every window, flush every aggregate and sink. */
+        for (uint32_t i = 0; i < e->nsources; i++)
+            tw_node_forward_finish(&e->sources[i]->node);
+        tw_engine_barrier(e);
+    } else {
+        /* Stopped (or failed): publish what is final and commit it, but
+         * close no window early: a restart resumes where this left off. */
+        tw_engine_barrier(e);
+        for (uint32_t i = 0; i < e->nsinks; i++)
+            if (e->sinks[i]->node)
+                tw_sink_flush(e->sinks[i]->node);
+    }
     return ok;
 }
 

@@ -299,6 +299,14 @@ static void sink_barrier(tw_node *node)
     }
 }
 
+void tw_sink_flush(tw_node *node)
+{
+    sink_node *s = (sink_node *)node;
+    finalize(s);
+    commit(s);
+    s->barriers = 0;
+}
+
 static void sink_finish(tw_node *node)
 {
     sink_node *s = (sink_node *)node;

@@ -78,6 +78,10 @@ typedef struct tw_sink_config {
 /* Creates the sink node; the target is taken over (closed on free). */
 tw_node *tw_sink_new(const tw_sink_config *config, tw_sink_target target);
 
+/* Commits what is final now, without closing open windows: for a clean
+ * stop, after which a restart resumes exactly where this left off. */
+void tw_sink_flush(tw_node *node);
+
 typedef struct tw_sink_stats {
     uint64_t commits;
     uint64_t commit_failures;
