@@ -1195,6 +1195,116 @@ static bool exec_select(tw_engine *e, const tw_sql_script *script, const tw_sql_
     return true;
 }
 
+/* A result of text columns, for SHOW and DESCRIBE. */
+static tw_result *text_result(const char *const *names, uint32_t ncols)
+{
+    tw_result *r = tw_xcalloc(1, sizeof *r);
+    r->ncols = ncols;
+    r->names = tw_xcalloc(ncols, sizeof *r->names);
+    r->types = tw_xcalloc(ncols, sizeof *r->types);
+    for (uint32_t c = 0; c < ncols; c++) {
+        r->names[c] = tw_xstrdup(names[c]);
+        r->types[c] = TW_T_VARCHAR;
+    }
+    return r;
+}
+
+static void text_row(tw_result *r, const char *const *vals)
+{
+    tw_batch *b = r->nbatches ? r->batches[r->nbatches - 1] : NULL;
+    if (!b || b->nrows == b->capacity) {
+        b = tw_batch_new(r->types, r->ncols, TW_BATCH_ROWS);
+        r->batches = tw_xrealloc(r->batches, (r->nbatches + 1) * sizeof *r->batches);
+        r->batches[r->nbatches++] = b;
+    }
+    uint32_t row = b->nrows++;
+    for (uint32_t c = 0; c < r->ncols; c++) {
+        tw_value v = tw_value_null(TW_T_VARCHAR);
+        if (vals[c]) {
+            v.is_null = false;
+            v.s = tw_batch_strdup(b, vals[c], strlen(vals[c]));
+        }
+        tw_column_put(&b->cols[c], row, &v);
+    }
+    r->nrows++;
+}
+
+static void deliver(tw_result *r, void (*on_result)(void *, tw_result *), void *ctx)
+{
+    if (on_result)
+        on_result(ctx, r);
+    else
+        tw_result_free(r);
+}
+
+static bool exec_show(tw_engine *e, const tw_sql_script *script, const tw_sql_show *sh,
+                      void (*on_result)(void *, tw_result *), void *ctx, tw_err *err)
+{
+    static const char *name_col[] = {"Name"};
+    tw_result *r;
+    switch (sh->what) {
+    case TW_SQL_SHOW_SOURCES:
+    case TW_SQL_SHOW_TABLES:
+        r = text_result(name_col, 1);
+        for (uint32_t i = 0; sh->what == TW_SQL_SHOW_SOURCES && i < e->nsources; i++)
+            text_row(r, (const char *[]){e->sources[i]->rel.name});
+        break;
+    case TW_SQL_SHOW_MATERIALIZED_VIEWS:
+        r = text_result(name_col, 1);
+        for (uint32_t i = 0; i < e->nmvs; i++)
+            text_row(r, (const char *[]){e->mvs[i]->rel.name});
+        break;
+    case TW_SQL_SHOW_SINKS:
+        r = text_result(name_col, 1);
+        for (uint32_t i = 0; i < e->nsinks; i++)
+            text_row(r, (const char *[]){e->sinks[i]->name});
+        break;
+    case TW_SQL_SHOW_CONNECTIONS: {
+        static const char *cols[] = {"Name", "Type", "Properties"};
+        r = text_result(cols, 3);
+        for (uint32_t i = 0; i < e->nconns; i++) {
+            /* Secrets are never shown. */
+            char props[1024] = "";
+            size_t n = 0;
+            for (uint32_t k = 0; k < e->conns[i]->with.count; k++) {
+                const kv *o = &e->conns[i]->with.items[k];
+                bool secret = strstr(o->key, "secret") || strstr(o->key, "password") ||
+                              strstr(o->key, "token") || strstr(o->key, "credential");
+                int w = snprintf(props + n, sizeof props - n, "%s%s = %s", k ? ", " : "", o->key,
+                                 secret ? "'***'" : o->value);
+                if (w < 0 || (size_t)w >= sizeof props - n)
+                    break;
+                n += (size_t)w;
+            }
+            text_row(r, (const char *[]){e->conns[i]->name, "iceberg", props});
+        }
+        break;
+    }
+    case TW_SQL_SHOW_PARAM:
+    default:
+        return tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script->text, script->len,
+                               script->filename, 0, "SHOW %s is not supported yet",
+                               sh->param ? sh->param : "");
+    }
+    deliver(r, on_result, ctx);
+    return true;
+}
+
+static bool exec_describe(tw_engine *e, const tw_sql_script *script, const tw_sql_describe *d,
+                          void (*on_result)(void *, tw_result *), void *ctx, tw_err *err)
+{
+    tw_relation *rel = lookup(e, &d->name);
+    if (!rel)
+        return tw_sql_error_at(err, TW_ERR_BIND, script->text, script->len, script->filename,
+                               d->name.loc, "relation '%s' does not exist", d->name.name);
+    static const char *cols[] = {"Name", "Type", "Is Hidden", "Description"};
+    tw_result *r = text_result(cols, 4);
+    for (uint32_t c = 0; c < rel->ncols; c++)
+        text_row(r, (const char *[]){rel->col_names[c], tw_type_name(rel->types[c]), "false", NULL});
+    deliver(r, on_result, ctx);
+    return true;
+}
+
 bool tw_engine_exec(tw_engine *e, const char *sql, size_t len, const char *filename,
                     void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err)
 {
@@ -1221,14 +1331,15 @@ bool tw_engine_exec(tw_engine *e, const char *sql, size_t len, const char *filen
             break;
         case TW_SQL_STMT_SET: break; /* accepted; no session parameters matter yet */
         case TW_SQL_STMT_SHOW:
+            ok = exec_show(e, &script, st->u.show, on_result, ctx, err);
+            break;
         case TW_SQL_STMT_DESCRIBE:
-            ok = tw_sql_error_at(err, TW_ERR_UNSUPPORTED, script.text, script.len,
-                                 script.filename, st->start,
-                                 "%s is not supported in SQL files yet (it comes with the "
-                                 "PostgreSQL protocol)",
-                                 tw_sql_stmt_kind_name(st->kind));
+            ok = exec_describe(e, &script, st->u.describe, on_result, ctx, err);
             break;
         }
+        if (ok && e->opts.on_ddl && st->kind != TW_SQL_STMT_SELECT &&
+            st->kind != TW_SQL_STMT_SHOW && st->kind != TW_SQL_STMT_DESCRIBE)
+            e->opts.on_ddl(e->opts.on_ddl_ctx, script.text + st->start, st->end - st->start);
     }
     tw_arena_free(&arena);
     return ok;

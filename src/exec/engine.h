@@ -28,6 +28,10 @@ typedef struct tw_engine_opts {
     uint32_t decode_threads;    /* per file source; 0: one per core */
     const char *data_dir;       /* relative warehouse paths resolve here (default ".") */
     int64_t sink_lateness_us;   /* implicit sink watermark slack (default 5 s) */
+    /* Called after each DDL statement (CREATE, DROP, SET) succeeds, with its
+     * text (not NUL-terminated), e.g. to persist the catalog. */
+    void (*on_ddl)(void *ctx, const char *stmt, size_t len);
+    void *on_ddl_ctx;
     /* NAME=URI connector overrides, applied when the source is created. */
     const char **source_overrides;
     uint32_t nsource_overrides;
