@@ -13,6 +13,7 @@ debs=(
   librdkafka-dev kcat
   libmicrohttpd-dev libavro-dev libpq-dev libcurl4-openssl-dev libssl-dev
   hyperfine
+  chromium wrk
 )
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # apt for it when the commands are missing.
