@@ -14,6 +14,7 @@ debs=(
   libmicrohttpd-dev libavro-dev libpq-dev libcurl4-openssl-dev libssl-dev
   hyperfine
   postgresql
+  chromium wrk
 )
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # apt for it when the commands are missing.

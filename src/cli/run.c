@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "common/timeutil.h"
 #include "exec/engine.h"
+#include "serve/server.h"
 
 static const char run_usage[] =
     "Usage: tidewatch run [options] [FILE.sql...]\n"
@@ -40,6 +41,13 @@ static const char run_usage[] =
     "                         without a WATERMARK (default '5 seconds')\n"
     "  --threads N            JSON decoding threads per file source (default: one\n"
     "                         per core, at most 4)\n"
+    "  --http ADDR            serve the API and dashboard on ADDR (default\n"
+    "                         127.0.0.1:8080; port 0 picks a free one; 'off' disables)\n"
+    "  --http-token TOKEN     require this bearer token on /api and /metrics\n"
+    "                         (default: $TIDEWATCH_HTTP_TOKEN; none when unset)\n"
+    "  --anomalies VIEW       the view served as anomalies (default network_anomalies)\n"
+    "  --series VIEW          the view served as device series (default\n"
+    "                         device_metrics_10s)\n"
     "  -q, --quiet            no status line, no summary\n"
     "  -h, --help             this help\n"
     "\n"
@@ -64,11 +72,14 @@ typedef struct run_state {
     uint64_t last_rows;
     int64_t last_us;
     uint32_t results_printed;
+    tw_serve *serve;
 } run_state;
 
 static void on_tick(void *ctx, tw_engine *engine)
 {
     run_state *rs = ctx;
+    if (rs->serve)
+        tw_serve_tick(rs->serve, engine);
     if (!rs->status_line)
         return;
     tw_engine_stats st;
@@ -133,6 +144,10 @@ int tw_cmd_run(int argc, char **argv)
         OPT_THREADS,
         OPT_DATA_DIR,
         OPT_SINK_LATENESS,
+        OPT_HTTP,
+        OPT_HTTP_TOKEN,
+        OPT_ANOMALIES,
+        OPT_SERIES,
     };
     static const struct option longopts[] = {
         {"source", required_argument, NULL, OPT_SOURCE},
@@ -148,6 +163,10 @@ int tw_cmd_run(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
         {"sink-lateness", required_argument, NULL, OPT_SINK_LATENESS},
+        {"http", required_argument, NULL, OPT_HTTP},
+        {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
+        {"anomalies", required_argument, NULL, OPT_ANOMALIES},
+        {"series", required_argument, NULL, OPT_SERIES},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -160,6 +179,12 @@ int tw_cmd_run(int argc, char **argv)
     const char *watch = NULL, *dead_letter_path = NULL, *stats_path = NULL;
     bool exit_at_eof = false, quiet = false;
     run_state rs = {.format = TW_OUT_CSV};
+    tw_serve_opts http;
+    tw_serve_opts_default(&http);
+    http.token = getenv("TIDEWATCH_HTTP_TOKEN");
+    if (http.token && !*http.token)
+        http.token = NULL;
+    bool http_on = true;
     int status = 2, c;
     tw_engine *engine = NULL;
     FILE *dead_letter = NULL;
@@ -227,6 +252,19 @@ int tw_cmd_run(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_HTTP:
+            http_on = strcmp(optarg, "off") != 0;
+            http.addr = optarg;
+            break;
+        case OPT_HTTP_TOKEN: http.token = optarg; break;
+        case OPT_ANOMALIES:
+            http.anomaly_view = optarg;
+            http.require_views = true;
+            break;
+        case OPT_SERIES:
+            http.series_view = optarg;
+            http.require_views = true;
+            break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(run_usage, stdout);
@@ -282,6 +320,15 @@ int tw_cmd_run(int argc, char **argv)
     }
     if (watch && !tw_engine_watch(engine, watch, stdout, &err))
         goto fail;
+    if (http_on) {
+        http.barrier_interval_ms = opts.barrier_interval_ms;
+        rs.serve = tw_serve_start(engine, &http, &err);
+        if (!rs.serve)
+            goto fail;
+        /* Always printed (even with -q): tests and scripts read the port. */
+        fprintf(stderr, "tidewatch: dashboard at %s%s\n", tw_serve_url(rs.serve),
+                http.token ? " (open it with ?token=TOKEN)" : "");
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -290,7 +337,10 @@ int tw_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     rs.status_line = !quiet && isatty(STDERR_FILENO);
     rs.start_us = rs.last_us = tw_now_mono_us();
-    if (!tw_engine_run(engine, &stop_requested, exit_at_eof, on_tick, &rs, &err))
+    bool ran = tw_engine_run(engine, &stop_requested, exit_at_eof, on_tick, &rs, &err);
+    tw_serve_stop(rs.serve);
+    rs.serve = NULL;
+    if (!ran)
         goto fail;
     if (rs.status_line)
         fputs("\r\033[K", stderr);
@@ -328,6 +378,7 @@ int tw_cmd_run(int argc, char **argv)
 fail:
     fprintf(stderr, "%s\n", err.msg);
 out:
+    tw_serve_stop(rs.serve);
     tw_engine_free(engine);
     if (dead_letter)
         fclose(dead_letter);

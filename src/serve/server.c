@@ -1,0 +1,790 @@
+/* server.c - libmicrohttpd wiring: routes, auth, SSE, /metrics, assets. */
+#include "serve/server.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "common/arena.h"
+#include "common/hash.h"
+#include "common/timeutil.h"
+#include "mv/mv.h"
+#include "serve/api.h"
+#include "serve/assets.h"
+#include "serve/rowstore.h"
+#include "serve/sse.h"
+
+#define MAX_CONNECTIONS 512
+#define MAX_SSE_CLIENTS 64
+#define SSE_QUEUE_BYTES (4u << 20)
+#define SSE_KEEPALIVE_MS 15000
+#define CONNECTION_MEMORY_BYTES (64u << 10)
+#define TOKEN_MAX_BYTES 256
+
+/* Statuses counted per route in /metrics; anything else counts as "other". */
+static const unsigned counted_status[] = {200, 303, 304, 400, 401, 404, 405, 500, 503};
+#define NSTATUS (sizeof counted_status / sizeof *counted_status + 1)
+
+struct tw_serve {
+    struct MHD_Daemon *daemon;
+    tw_api api;
+    tw_sse_hub *hub;
+    char *token;
+    char *anomaly_view, *series_view;
+    char url[160];
+    uint64_t event_seq; /* pipeline thread only */
+    atomic_uint_fast64_t requests[TW_ROUTE_COUNT_][NSTATUS];
+    atomic_int_fast64_t last_barrier_wall_us;
+
+    pthread_mutex_t metrics_mu;
+    char *engine_metrics; /* Prometheus text from the last tick; guarded */
+    uint64_t last_rows;
+    int64_t last_tick_us;
+};
+
+/* ---- taps (pipeline thread) --------------------------------------------- */
+
+typedef struct sse_batch {
+    tw_serve *serve;
+    char *text;
+    size_t len, cap;
+} sse_batch;
+
+static void sse_append(sse_batch *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        while (b->len + n > b->cap)
+            b->cap = b->cap ? b->cap * 2 : 4096;
+        b->text = tw_xrealloc(b->text, b->cap);
+    }
+    memcpy(b->text + b->len, s, n);
+    b->len += n;
+}
+
+static void sse_change(void *ctx, tw_change_kind kind, const tw_rowstore_row *row)
+{
+    static const char *const names[] = {"new", "updated", "cleared"};
+    sse_batch *b = ctx;
+    char head[96];
+    int n = snprintf(head, sizeof head, "id: %llu\nevent: %s\ndata: ",
+                     (unsigned long long)++b->serve->event_seq, names[kind]);
+    sse_append(b, head, (size_t)n);
+    json_t *o = tw_api_row_json(b->serve->api.anomalies, row);
+    /* Compact JSON has no newline, so it is one data: line. */
+    char *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (json) {
+        sse_append(b, json, strlen(json));
+        free(json);
+    }
+    sse_append(b, "\n\n", 2);
+}
+
+static void anomaly_tap(void *ctx, const tw_batch *changes)
+{
+    tw_serve *s = ctx;
+    if (changes) {
+        tw_rowstore_apply(s->api.anomalies, changes);
+        return;
+    }
+    atomic_store(&s->last_barrier_wall_us, tw_now_wall_us());
+    if (!tw_sse_has_clients(s->hub)) {
+        tw_rowstore_take_changes(s->api.anomalies, NULL, NULL);
+        return;
+    }
+    sse_batch b = {.serve = s};
+    tw_rowstore_take_changes(s->api.anomalies, sse_change, &b);
+    if (b.len)
+        tw_sse_publish(s->hub, b.text, b.len);
+    free(b.text);
+}
+
+static void series_tap(void *ctx, const tw_batch *changes)
+{
+    tw_serve *s = ctx;
+    if (changes)
+        tw_rowstore_apply(s->api.series, changes);
+    else
+        tw_rowstore_take_changes(s->api.series, NULL, NULL);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void prom_label(FILE *f, const char *value)
+{
+    for (const char *c = value; *c; c++) {
+        if (*c == '\\' || *c == '"')
+            fprintf(f, "\\%c", *c);
+        else if (*c == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*c, f);
+    }
+}
+
+static void prom_help(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Per-source and per-view counters, as the engine writes them for
+ * --stats-json, turned into Prometheus families. */
+static void engine_families(FILE *f, json_t *stats)
+{
+    static const struct {
+        const char *key, *name, *type, *help;
+    } src_fields[] = {
+        {"lines", "tidewatch_source_lines_total", "counter", "Input lines read."},
+        {"rows", "tidewatch_source_rows_total", "counter", "Rows decoded."},
+        {"bytes", "tidewatch_source_bytes_total", "counter", "Input bytes read."},
+        {"malformed", "tidewatch_source_malformed_total", "counter",
+         "Lines that are not JSON objects (decode errors)."},
+        {"type_errors", "tidewatch_source_type_errors_total", "counter",
+         "Values that do not fit their column type (decode errors)."},
+        {"late_rows", "tidewatch_source_late_rows_total", "counter",
+         "Rows dropped behind the watermark."},
+    }, mv_fields[] = {
+        {"rows", "tidewatch_view_rows", "gauge", "Rows held by a materialized view."},
+        {"late_rows", "tidewatch_view_late_rows_total", "counter",
+         "Rows for windows already released by a view's aggregate."},
+        {"eval_errors", "tidewatch_view_eval_errors_total", "counter",
+         "Expression errors (rows set to NULL) in a view."},
+    };
+    json_t *sources = json_object_get(stats, "sources"), *mvs = json_object_get(stats, "mvs");
+    const char *name;
+    json_t *v;
+    for (size_t i = 0; i < sizeof src_fields / sizeof *src_fields; i++) {
+        prom_help(f, src_fields[i].name, src_fields[i].type, src_fields[i].help);
+        json_object_foreach(sources, name, v)
+        {
+            fprintf(f, "%s{source=\"", src_fields[i].name);
+            prom_label(f, name);
+            fprintf(f, "\"} %lld\n",
+                    (long long)json_integer_value(json_object_get(v, src_fields[i].key)));
+        }
+    }
+    for (size_t i = 0; i < sizeof mv_fields / sizeof *mv_fields; i++) {
+        prom_help(f, mv_fields[i].name, mv_fields[i].type, mv_fields[i].help);
+        json_object_foreach(mvs, name, v)
+        {
+            fprintf(f, "%s{view=\"", mv_fields[i].name);
+            prom_label(f, name);
+            fprintf(f, "\"} %lld\n",
+                    (long long)json_integer_value(json_object_get(v, mv_fields[i].key)));
+        }
+    }
+}
+
+void tw_serve_tick(tw_serve *s, tw_engine *engine)
+{
+    char *stats_text = NULL, *text = NULL;
+    size_t stats_len = 0, len = 0;
+    FILE *sf = open_memstream(&stats_text, &stats_len);
+    FILE *f = open_memstream(&text, &len);
+    if (!sf || !f) {
+        if (sf)
+            fclose(sf);
+        if (f)
+            fclose(f);
+        free(stats_text);
+        free(text);
+        return;
+    }
+    tw_engine_write_stats_json(engine, sf);
+    fclose(sf);
+    json_t *stats = json_loadb(stats_text, stats_len, 0, NULL);
+    free(stats_text);
+
+    tw_engine_stats st;
+    tw_engine_get_stats(engine, &st);
+    int64_t now_us = tw_now_mono_us();
+    double rate = 0;
+    if (s->last_tick_us && now_us > s->last_tick_us)
+        rate = (double)(st.rows - s->last_rows) * 1e6 / (double)(now_us - s->last_tick_us);
+    s->last_rows = st.rows;
+    s->last_tick_us = now_us;
+
+    prom_help(f, "tidewatch_ingest_rows_total", "counter", "Rows decoded over all sources.");
+    fprintf(f, "tidewatch_ingest_rows_total %llu\n", (unsigned long long)st.rows);
+    prom_help(f, "tidewatch_ingest_rows_per_second", "gauge",
+              "Rows decoded per second over the last second.");
+    fprintf(f, "tidewatch_ingest_rows_per_second %.1f\n", rate);
+    prom_help(f, "tidewatch_ingest_bytes_total", "counter", "Input bytes over all sources.");
+    fprintf(f, "tidewatch_ingest_bytes_total %llu\n", (unsigned long long)st.bytes);
+    prom_help(f, "tidewatch_decode_errors_total", "counter",
+              "Input lines or values that could not be decoded, by kind.");
+    fprintf(f, "tidewatch_decode_errors_total{kind=\"malformed\"} %llu\n",
+            (unsigned long long)st.malformed);
+    fprintf(f, "tidewatch_decode_errors_total{kind=\"type\"} %llu\n",
+            (unsigned long long)st.type_errors);
+    prom_help(f, "tidewatch_late_rows_total", "counter", "Late rows over all sources and views.");
+    fprintf(f, "tidewatch_late_rows_total %llu\n", (unsigned long long)st.late_rows);
+    prom_help(f, "tidewatch_eval_errors_total", "counter", "Expression errors over all views.");
+    fprintf(f, "tidewatch_eval_errors_total %llu\n", (unsigned long long)st.eval_errors);
+    if (stats)
+        engine_families(f, stats);
+    json_decref(stats);
+    fclose(f);
+
+    pthread_mutex_lock(&s->metrics_mu);
+    free(s->engine_metrics);
+    s->engine_metrics = text;
+    pthread_mutex_unlock(&s->metrics_mu);
+}
+
+static char *metrics_text(tw_serve *s, size_t *out_len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, out_len);
+    if (!f)
+        return NULL;
+    pthread_mutex_lock(&s->metrics_mu);
+    if (s->engine_metrics)
+        fputs(s->engine_metrics, f);
+    pthread_mutex_unlock(&s->metrics_mu);
+    prom_help(f, "tidewatch_http_requests_total", "counter", "HTTP requests by route and status.");
+    for (int r = 0; r < TW_ROUTE_COUNT_; r++) {
+        for (size_t k = 0; k < NSTATUS; k++) {
+            uint64_t n = atomic_load(&s->requests[r][k]);
+            if (!n)
+                continue;
+            char status[16];
+            if (k < NSTATUS - 1)
+                snprintf(status, sizeof status, "%u", counted_status[k]);
+            else
+                snprintf(status, sizeof status, "other");
+            fprintf(f, "tidewatch_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                    tw_api_route_name((tw_api_route)r), status, (unsigned long long)n);
+        }
+    }
+    tw_sse_stats sst;
+    tw_sse_get_stats(s->hub, &sst);
+    prom_help(f, "tidewatch_sse_clients", "gauge", "Connected /api/stream clients.");
+    fprintf(f, "tidewatch_sse_clients %u\n", sst.clients);
+    prom_help(f, "tidewatch_sse_dropped_total", "counter",
+              "Stream clients dropped because they fell too far behind.");
+    fprintf(f, "tidewatch_sse_dropped_total %llu\n", (unsigned long long)sst.dropped);
+    prom_help(f, "tidewatch_sse_messages_total", "counter", "Barrier messages published.");
+    fprintf(f, "tidewatch_sse_messages_total %llu\n", (unsigned long long)sst.published);
+    prom_help(f, "tidewatch_served_rows", "gauge", "Rows held by the API's stores, by view.");
+    if (s->api.anomalies) {
+        fputs("tidewatch_served_rows{view=\"", f);
+        prom_label(f, s->anomaly_view);
+        fprintf(f, "\"} %llu\n", (unsigned long long)tw_rowstore_count(s->api.anomalies));
+    }
+    if (s->api.series) {
+        fputs("tidewatch_served_rows{view=\"", f);
+        prom_label(f, s->series_view);
+        fprintf(f, "\"} %llu\n", (unsigned long long)tw_rowstore_count(s->api.series));
+    }
+    int64_t last = atomic_load(&s->last_barrier_wall_us);
+    prom_help(f, "tidewatch_last_barrier_timestamp_seconds", "gauge",
+              "Wall-clock time of the last barrier the API saw.");
+    fprintf(f, "tidewatch_last_barrier_timestamp_seconds %.3f\n", (double)last / 1e6);
+    fclose(f);
+    return text;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static void count_request(tw_serve *s, tw_api_route route, unsigned status)
+{
+    size_t k = NSTATUS - 1;
+    for (size_t i = 0; i < NSTATUS - 1; i++)
+        if (counted_status[i] == status)
+            k = i;
+    atomic_fetch_add(&s->requests[route][k], 1);
+}
+
+static void add_common_headers(struct MHD_Response *resp, bool page)
+{
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    if (page) {
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                                "form-action 'self'; frame-ancestors 'none'");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    } else {
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    }
+}
+
+static enum MHD_Result send_reply(tw_serve *s, struct MHD_Connection *conn, tw_api_route route,
+                                  tw_api_reply *reply, const char *extra_name,
+                                  const char *extra_value)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(reply->body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", reply->content_type);
+    add_common_headers(resp, false);
+    if (reply->attachment) {
+        char disp[128];
+        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", reply->attachment);
+        MHD_add_response_header(resp, "Content-Disposition", disp);
+    }
+    if (extra_name)
+        MHD_add_response_header(resp, extra_name, extra_value);
+    enum MHD_Result r = MHD_queue_response(conn, reply->status, resp);
+    MHD_destroy_response(resp);
+    count_request(s, route, reply->status);
+    return r;
+}
+
+static enum MHD_Result send_error(tw_serve *s, struct MHD_Connection *conn, tw_api_route route,
+                                  unsigned status, const char *message, const char *parameter)
+{
+    tw_api_reply reply;
+    tw_api_error(&reply, status, message, parameter);
+    const char *name = NULL, *value = NULL;
+    if (status == 401) {
+        name = "WWW-Authenticate";
+        value = "Bearer realm=\"tidewatch\"";
+    } else if (status == 405) {
+        name = "Allow";
+        value = "GET, HEAD";
+    }
+    return send_reply(s, conn, route, &reply, name, value);
+}
+
+typedef struct param_list {
+    tw_api_param items[TW_API_MAX_PARAMS];
+    size_t n;
+    const char *bad; /* the first parameter that broke a bound */
+    const char *why;
+} param_list;
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    param_list *pl = cls;
+    if (pl->bad)
+        return MHD_NO;
+    if (pl->n == TW_API_MAX_PARAMS) {
+        pl->bad = key;
+        pl->why = "too many query parameters";
+        return MHD_NO;
+    }
+    if (strlen(key) > 64 || (value && strlen(value) > TW_API_MAX_PARAM_BYTES)) {
+        pl->bad = key;
+        pl->why = "query parameter too long";
+        return MHD_NO;
+    }
+    pl->items[pl->n].name = key;
+    pl->items[pl->n].value = value ? value : "";
+    pl->n++;
+    return MHD_YES;
+}
+
+/* Constant-time comparison, so response times do not reveal the token. */
+static bool token_equal(const char *given, const char *token)
+{
+    size_t a = strlen(given), b = strlen(token);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < b; i++)
+        diff |= (unsigned char)(given[i < a ? i : 0] ^ token[i]);
+    return diff == 0;
+}
+
+static bool authorized(tw_serve *s, struct MHD_Connection *conn)
+{
+    if (!s->token)
+        return true;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7) && token_equal(auth + 7, s->token))
+        return true;
+    const char *cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "tw_token");
+    return cookie && token_equal(cookie, s->token);
+}
+
+typedef struct sse_conn {
+    tw_serve *serve;
+    tw_sse_client *client;
+    bool greeted;
+} sse_conn;
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    sse_conn *sc = cls;
+    if (!sc->greeted) {
+        static const char hello[] = "retry: 2000\nevent: hello\ndata: {}\n\n";
+        sc->greeted = true;
+        if (max >= sizeof hello - 1) {
+            memcpy(buf, hello, sizeof hello - 1);
+            return (ssize_t)(sizeof hello - 1);
+        }
+    }
+    ssize_t n = tw_sse_read(sc->serve->hub, sc->client, buf, max, SSE_KEEPALIVE_MS);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0) {
+        /* A comment line keeps proxies from closing an idle stream and
+         * tells us when the browser has gone. */
+        static const char ping[] = ": keepalive\n\n";
+        if (max < sizeof ping - 1)
+            return 0;
+        memcpy(buf, ping, sizeof ping - 1);
+        return (ssize_t)(sizeof ping - 1);
+    }
+    return n;
+}
+
+static void sse_done(void *cls)
+{
+    sse_conn *sc = cls;
+    tw_sse_unsubscribe(sc->serve->hub, sc->client);
+    free(sc);
+}
+
+static enum MHD_Result serve_stream(tw_serve *s, struct MHD_Connection *conn,
+                                    const param_list *pl)
+{
+    if (pl->n)
+        return send_error(s, conn, TW_ROUTE_STREAM, 400, "/api/stream takes no parameters",
+                          pl->items[0].name);
+    if (!s->api.anomalies)
+        return send_error(s, conn, TW_ROUTE_STREAM, 503,
+                          "no anomaly view to stream (choose one with --anomalies)", NULL);
+    tw_sse_client *client = tw_sse_subscribe(s->hub);
+    if (!client)
+        return send_error(s, conn, TW_ROUTE_STREAM, 503, "too many stream clients", NULL);
+    sse_conn *sc = tw_xcalloc(1, sizeof *sc);
+    sc->serve = s;
+    sc->client = client;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, sc, sse_done);
+    if (!resp) {
+        sse_done(sc);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    add_common_headers(resp, false);
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    enum MHD_Result r = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    count_request(s, TW_ROUTE_STREAM, 200);
+    return r;
+}
+
+static enum MHD_Result serve_metrics(tw_serve *s, struct MHD_Connection *conn,
+                                     const param_list *pl)
+{
+    if (pl->n)
+        return send_error(s, conn, TW_ROUTE_METRICS, 400, "/metrics takes no parameters",
+                          pl->items[0].name);
+    tw_api_reply reply = {.status = 200, .content_type = "text/plain; version=0.0.4"};
+    reply.body = metrics_text(s, &reply.len);
+    if (!reply.body)
+        return send_error(s, conn, TW_ROUTE_METRICS, 500, "out of memory", NULL);
+    return send_reply(s, conn, TW_ROUTE_METRICS, &reply, NULL, NULL);
+}
+
+static enum MHD_Result serve_asset(tw_serve *s, struct MHD_Connection *conn, const char *url,
+                                   const param_list *pl)
+{
+    const char *path = strcmp(url, "/") ? url : "/index.html";
+    const tw_web_asset *a = tw_web_asset_find(path);
+    if (!a)
+        return send_error(s, conn, TW_ROUTE_OTHER, 404, "not found", NULL);
+    /* Opening /?token=T sets the cookie the page's requests carry, then
+     * drops the token from the address bar. */
+    for (size_t i = 0; i < pl->n; i++) {
+        if (strcmp(pl->items[i].name, "token"))
+            continue;
+        if (!s->token || !token_equal(pl->items[i].value, s->token))
+            return send_error(s, conn, TW_ROUTE_ASSET, 401, "the token does not match", "token");
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        char cookie[TOKEN_MAX_BYTES + 64];
+        snprintf(cookie, sizeof cookie, "tw_token=%s; Path=/; HttpOnly; SameSite=Strict",
+                 s->token);
+        MHD_add_response_header(resp, "Set-Cookie", cookie);
+        MHD_add_response_header(resp, "Location", "/");
+        add_common_headers(resp, true);
+        enum MHD_Result r = MHD_queue_response(conn, 303, resp);
+        MHD_destroy_response(resp);
+        count_request(s, TW_ROUTE_ASSET, 303);
+        return r;
+    }
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%016llx\"",
+             (unsigned long long)tw_hash_bytes(a->data, a->len, 1));
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    unsigned status = inm && !strcmp(inm, etag) ? 304 : 200;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        status == 200 ? a->len : 0, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, "Content-Type", a->content_type);
+    MHD_add_response_header(resp, "ETag", etag);
+    add_common_headers(resp, true);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    count_request(s, TW_ROUTE_ASSET, status);
+    return r;
+}
+
+static tw_api_route route_of(const char *url)
+{
+    static const struct {
+        const char *path;
+        tw_api_route route;
+    } routes[] = {
+        {"/api/health", TW_ROUTE_HEALTH},       {"/api/meta", TW_ROUTE_META},
+        {"/api/anomalies", TW_ROUTE_ANOMALIES}, {"/api/anomalies.csv", TW_ROUTE_ANOMALIES_CSV},
+        {"/api/devices", TW_ROUTE_DEVICES},     {"/api/series", TW_ROUTE_SERIES},
+        {"/api/summary", TW_ROUTE_SUMMARY},     {"/api/stream", TW_ROUTE_STREAM},
+        {"/metrics", TW_ROUTE_METRICS},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (!strcmp(url, routes[i].path))
+            return routes[i].route;
+    return strncmp(url, "/api/", 5) ? TW_ROUTE_ASSET : TW_ROUTE_OTHER;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_ctx)
+{
+    (void)version;
+    (void)upload_data;
+    (void)req_ctx;
+    tw_serve *s = cls;
+    tw_api_route route = route_of(url);
+    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        *upload_data_size = 0;
+        return send_error(s, conn, route, 405, "only GET and HEAD are served", NULL);
+    }
+    param_list pl = {.n = 0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pl);
+    if (pl.bad)
+        return send_error(s, conn, route, 400, pl.why, pl.bad);
+    if (route == TW_ROUTE_ASSET)
+        return serve_asset(s, conn, url, &pl);
+    if (!authorized(s, conn))
+        return send_error(s, conn, route, 401,
+                          "this server needs a token: send 'Authorization: Bearer TOKEN' or "
+                          "open /?token=TOKEN once in the browser",
+                          NULL);
+    if (route == TW_ROUTE_STREAM)
+        return serve_stream(s, conn, &pl);
+    if (route == TW_ROUTE_METRICS)
+        return serve_metrics(s, conn, &pl);
+    if (route == TW_ROUTE_OTHER)
+        return send_error(s, conn, route, 404, "no such API route; see docs/api.md", NULL);
+    tw_api_reply reply;
+    tw_api_handle(&s->api, route, pl.items, pl.n, &reply);
+    return send_reply(s, conn, route, &reply, NULL, NULL);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+void tw_serve_opts_default(tw_serve_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->addr = "127.0.0.1:8080";
+    o->anomaly_view = "network_anomalies";
+    o->series_view = "device_metrics_10s";
+    o->barrier_interval_ms = 1000;
+}
+
+/* Parses HOST:PORT into a socket address; HOST is an IPv4 literal,
+ * localhost, or an IPv6 literal in brackets. */
+static bool parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen,
+                       bool *ipv6, tw_err *err)
+{
+    const char *colon = strrchr(addr, ':');
+    char host[64];
+    if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof host)
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "--http '%s': expected HOST:PORT such as 127.0.0.1:8080", addr);
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || port < 0 || port > 65535)
+        return tw_err_set(err, TW_ERR_CONFIG, "--http '%s': port must be 0..65535", addr);
+    memset(ss, 0, sizeof *ss);
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return tw_err_set(err, TW_ERR_CONFIG, "--http '%s': bad IPv6 address", addr);
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *sslen = sizeof *a6;
+        *ipv6 = true;
+        return true;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    if (!strcmp(host, "localhost"))
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "--http '%s': host must be an IPv4 address, localhost or [IPv6]", addr);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *sslen = sizeof *a4;
+    *ipv6 = false;
+    return true;
+}
+
+static bool token_ok(const char *token)
+{
+    size_t n = strlen(token);
+    if (!n || n > TOKEN_MAX_BYTES)
+        return false;
+    for (const char *c = token; *c; c++)
+        if (!(isalnum((unsigned char)*c) || strchr("-._~+/=", *c)))
+            return false;
+    return true;
+}
+
+/* A store for view `name`, or NULL (with a warning, or with err set when
+ * the view is required). *failed tells the two apart. */
+static tw_rowstore *store_for_view(tw_engine *engine, const char *name, bool required,
+                                   const char *option, bool *failed, tw_err *err)
+{
+    struct tw_mv *mv = tw_engine_find_mv(engine, name);
+    if (!mv) {
+        if (required) {
+            *failed = true;
+            tw_err_set(err, TW_ERR_CONFIG, "%s: no materialized view named '%s'", option, name);
+        } else {
+            fprintf(stderr, "tidewatch: http: no view '%s' (%s); its routes answer 503\n", name,
+                    option);
+        }
+        return NULL;
+    }
+    uint32_t ncols = tw_mv_ncols(mv);
+    const char **names = tw_xcalloc(ncols ? ncols : 1, sizeof *names);
+    tw_type *types = tw_xcalloc(ncols ? ncols : 1, sizeof *types);
+    for (uint32_t c = 0; c < ncols; c++) {
+        names[c] = tw_mv_column_name(mv, c);
+        types[c] = tw_mv_column_type(mv, c);
+    }
+    tw_err local;
+    tw_rowstore *store = tw_rowstore_new(name, names, types, ncols, required ? err : &local);
+    free(names);
+    free(types);
+    if (!store) {
+        if (required)
+            *failed = true;
+        else
+            fprintf(stderr, "tidewatch: http: %s; its routes answer 503\n", local.msg);
+        return NULL;
+    }
+    return store;
+}
+
+tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    bool ipv6 = false, failed = false;
+    if (!parse_addr(opts->addr, &ss, &sslen, &ipv6, err))
+        return NULL;
+    if (opts->token && !token_ok(opts->token)) {
+        tw_err_set(err, TW_ERR_CONFIG,
+                   "--http-token: use 1..%d characters from A-Z a-z 0-9 - . _ ~ + / =",
+                   TOKEN_MAX_BYTES);
+        return NULL;
+    }
+    tw_serve *s = tw_xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->metrics_mu, NULL);
+    s->hub = tw_sse_hub_new(MAX_SSE_CLIENTS, SSE_QUEUE_BYTES);
+    s->token = opts->token ? tw_xstrdup(opts->token) : NULL;
+    s->anomaly_view = tw_xstrdup(opts->anomaly_view);
+    s->series_view = tw_xstrdup(opts->series_view);
+    s->api.anomaly_view = s->anomaly_view;
+    s->api.series_view = s->series_view;
+    s->api.barrier_interval_ms = opts->barrier_interval_ms;
+    s->api.anomalies =
+        store_for_view(engine, s->anomaly_view, opts->require_views, "--anomalies", &failed, err);
+    if (failed)
+        goto fail;
+    s->api.series =
+        store_for_view(engine, s->series_view, opts->require_views, "--series", &failed, err);
+    if (failed)
+        goto fail;
+    tw_serve_tick(s, engine);
+
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    if (ipv6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (!s->daemon) {
+        tw_err_set(err, TW_ERR_IO,
+                   "--http %s: cannot listen there (address in use or not local?); choose "
+                   "another with --http HOST:PORT or turn it off with --http off",
+                   opts->addr);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : 0;
+    char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+    if (ipv6) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a, sizeof a);
+        snprintf(host, sizeof host, "[%s]", a);
+    } else {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+    }
+    snprintf(s->url, sizeof s->url, "http://%s:%u/", host, port);
+    /* Taps last: nothing can fail after them, so a failed start leaves the
+     * engine without callbacks into a freed server. The views exist, so
+     * tw_engine_tap cannot fail here. */
+    bool tapped = (!s->api.anomalies ||
+                   tw_engine_tap(engine, s->anomaly_view, anomaly_tap, s, err)) &&
+                  (!s->api.series || tw_engine_tap(engine, s->series_view, series_tap, s, err));
+    assert(tapped);
+    (void)tapped;
+    return s;
+fail:
+    tw_serve_stop(s);
+    return NULL;
+}
+
+const char *tw_serve_url(const tw_serve *s) { return s->url; }
+
+void tw_serve_stop(tw_serve *s)
+{
+    if (!s)
+        return;
+    tw_sse_close(s->hub);
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    tw_sse_hub_free(s->hub);
+    tw_rowstore_free(s->api.anomalies);
+    tw_rowstore_free(s->api.series);
+    free(s->engine_metrics);
+    free(s->token);
+    free(s->anomaly_view);
+    free(s->series_view);
+    pthread_mutex_destroy(&s->metrics_mu);
+    free(s);
+}

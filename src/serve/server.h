@@ -1,0 +1,54 @@
+/* server.h - the HTTP server: API, live stream, metrics, dashboard.
+ *
+ * tw_serve_start follows two views of a running engine (the anomaly view and
+ * the windowed-metrics view) through engine taps into row stores, and serves
+ * on libmicrohttpd (one thread per connection):
+ *   /api/...      JSON API (api.h; docs/api.md), /api/stream Server-Sent Events
+ *   /metrics      Prometheus text
+ *   / and assets  the dashboard embedded from web/
+ * When a token is set, every /api route and /metrics needs it, as
+ * "Authorization: Bearer TOKEN" or the tw_token cookie that opening
+ * /?token=TOKEN sets (the page and its assets hold no data and stay open).
+ * No CORS headers are sent, so browsers keep other origins out. The server
+ * owns its stores, its hub and its threads.
+ */
+#ifndef TW_SERVE_SERVER_H
+#define TW_SERVE_SERVER_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "exec/engine.h"
+
+typedef struct tw_serve tw_serve;
+
+typedef struct tw_serve_opts {
+    const char *addr;         /* "HOST:PORT" (IPv4, [IPv6] or localhost); port 0 picks one */
+    const char *token;        /* bearer token, or NULL for none */
+    const char *anomaly_view; /* served as /api/anomalies, /api/stream, ... */
+    const char *series_view;  /* served as /api/series */
+    bool require_views;       /* false: a missing view is served as 503, with a warning */
+    int64_t barrier_interval_ms;
+} tw_serve_opts;
+
+void tw_serve_opts_default(tw_serve_opts *opts);
+
+/* Installs the taps (call after the SQL ran and before tw_engine_run) and
+ * starts listening. Returns NULL with err set when the address is bad or
+ * taken, the token has characters a header cannot carry, or a required view
+ * is missing or not servable. Warnings go to stderr. */
+tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err);
+
+/* The dashboard's URL, e.g. "http://127.0.0.1:8080/" (with the real port). */
+const char *tw_serve_url(const tw_serve *serve);
+
+/* Snapshots the engine's counters for /metrics. Call from the pipeline
+ * thread (tw_engine_run's on_tick), about once a second. */
+void tw_serve_tick(tw_serve *serve, tw_engine *engine);
+
+/* Ends every stream, stops the server and frees it. Call after
+ * tw_engine_run has returned: the engine must not run its taps again. NULL
+ * is a no-op. */
+void tw_serve_stop(tw_serve *serve);
+
+#endif

@@ -1,0 +1,23 @@
+# The HTTP API (tests/integration/api_*.mjs) and the dashboard in a real
+# browser (tests/e2e, playwright-core driving Debian's chromium). Included
+# from tests/integration.cmake, so CMAKE_CURRENT_SOURCE_DIR is tests/.
+find_program(TW_NODE node REQUIRED)
+
+foreach(name anomalies auth)
+  add_test(NAME integration.api_${name}
+    COMMAND ${TW_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/api_${name}.mjs
+      --bin $<TARGET_FILE:tidewatch>)
+  set_tests_properties(integration.api_${name} PROPERTIES TIMEOUT 120 LABELS serve)
+endforeach()
+
+find_program(TW_CHROMIUM NAMES chromium chromium-browser)
+if(TW_CHROMIUM)
+  add_test(NAME e2e.dashboard
+    COMMAND ${TW_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/dashboard.mjs
+      --bin $<TARGET_FILE:tidewatch> --chromium ${TW_CHROMIUM}
+      --out ${CMAKE_CURRENT_BINARY_DIR}/e2e-out)
+  set_tests_properties(e2e.dashboard PROPERTIES TIMEOUT 180 LABELS "serve;e2e")
+else()
+  message(WARNING "chromium not found: the dashboard's browser test is not registered "
+                  "(scripts/deps.sh installs it)")
+endif()
