@@ -142,10 +142,14 @@ static take_result take_input(lines_driver *l, chunk *c, tw_err *err)
         l->map_pos = end;
         return TAKE_DATA;
     }
-    /* Stream: read after the carried partial line. */
+    /* Stream: read after the carried partial line. A stream has a single
+     * decoder thread, the only one touching the carry, so the lock is
+     * released while read waits for input. */
     carry_reserve(l, l->carry_len + CHUNK_BYTES);
     size_t n = 0;
+    pthread_mutex_unlock(&l->mu);
     tw_read_status st = tw_reader_read(l->reader, l->carry + l->carry_len, CHUNK_BYTES, &n, err);
+    pthread_mutex_lock(&l->mu);
     if (st == TW_READ_ERROR)
         return TAKE_ERROR;
     if (st == TW_READ_AGAIN)
@@ -271,6 +275,8 @@ static void *worker_main(void *arg)
         tw_err_clear(&err);
         take_result r = take_input(l, c, &err);
         if (r == TAKE_AGAIN) {
+            if (tw_reader_waits(l->reader))
+                continue; /* the reader already waited in poll */
             pthread_mutex_unlock(&l->mu);
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);

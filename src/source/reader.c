@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,7 @@ struct tw_reader {
     int64_t start_mono_us;
     void *map;
     size_t map_len;
+    bool regular; /* a regular file: poll says nothing about new data */
 };
 
 tw_reader *tw_reader_open_file(const char *path, bool follow, tw_err *err)
@@ -55,6 +57,8 @@ tw_reader *tw_reader_open_file(const char *path, bool follow, tw_err *err)
     r->own_fd = own;
     r->follow = follow;
     r->path = tw_xstrdup(path);
+    struct stat st;
+    r->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return r;
 }
 
@@ -121,6 +125,11 @@ tw_read_status tw_reader_read(tw_reader *r, char *buf, size_t cap, size_t *n, tw
 {
     *n = 0;
     if (r->kind == READER_FD) {
+        /* A pipe or terminal may stay silent: wait a little, then let the
+         * caller do other work (and notice a stop) instead of blocking. */
+        struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+        if (!r->regular && poll(&pfd, 1, 50) == 0)
+            return TW_READ_AGAIN;
         for (;;) {
             ssize_t got = read(r->fd, buf, cap);
             if (got > 0) {
@@ -155,6 +164,11 @@ tw_read_status tw_reader_read(tw_reader *r, char *buf, size_t cap, size_t *n, tw
     *n = tw_netsim_fill(r->sim, buf, cap, max_events, &events);
     r->produced += events;
     return *n ? TW_READ_DATA : TW_READ_AGAIN;
+}
+
+bool tw_reader_waits(const tw_reader *r)
+{
+    return r->kind == READER_FD && !r->regular;
 }
 
 bool tw_reader_is_finite(const tw_reader *r)

@@ -48,6 +48,10 @@ bool tw_reader_is_finite(const tw_reader *r);
  * reader is used with tw_reader_read) otherwise. */
 bool tw_reader_map(tw_reader *r, const char **data, size_t *len);
 
+/* True when tw_reader_read itself waits a little for input before saying
+ * TW_READ_AGAIN (pipes, terminals), so callers need not sleep. */
+bool tw_reader_waits(const tw_reader *r);
+
 void tw_reader_close(tw_reader *r);
 
 #endif
