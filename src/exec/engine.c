@@ -2,6 +2,7 @@
 #include "exec/engine.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -95,8 +96,24 @@ typedef struct sink_entry {
     tw_node *parent; /* the view's node it hangs from */
 } sink_entry;
 
+/* A script submitted from another thread (tw_engine_exec_sync). */
+typedef struct exec_request {
+    const char *sql;
+    size_t len;
+    const char *filename;
+    void (*on_result)(void *ctx, tw_result *result);
+    void *ctx;
+    tw_err *err;
+    bool done, ok;
+    struct exec_request *next;
+} exec_request;
+
 struct tw_engine {
     tw_engine_opts opts;
+    pthread_mutex_t exec_mu; /* guards requests and running */
+    pthread_cond_t exec_done;
+    exec_request *requests, **requests_tail;
+    bool running;
     source_entry **sources;
     uint32_t nsources;
     mv_entry **mvs;
@@ -1569,6 +1586,49 @@ static char *replay_positions(void *ctx, int64_t wm_us, int64_t window_us)
     return out;
 }
 
+bool tw_engine_exec_sync(tw_engine *e, const char *sql, size_t len, const char *filename,
+                         void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err)
+{
+    pthread_mutex_lock(&e->exec_mu);
+    if (!e->running) {
+        bool ok = tw_engine_exec(e, sql, len, filename, on_result, ctx, err);
+        pthread_mutex_unlock(&e->exec_mu);
+        return ok;
+    }
+    exec_request req = {sql, len, filename, on_result, ctx, err, false, false, NULL};
+    *e->requests_tail = &req;
+    e->requests_tail = &req.next;
+    while (!req.done)
+        pthread_cond_wait(&e->exec_done, &e->exec_mu);
+    pthread_mutex_unlock(&e->exec_mu);
+    return req.ok;
+}
+
+/* Runs the scripts other threads submitted. Pipeline thread only. */
+static void run_requests(tw_engine *e)
+{
+    pthread_mutex_lock(&e->exec_mu);
+    while (e->requests) {
+        exec_request *r = e->requests;
+        e->requests = r->next;
+        if (!e->requests)
+            e->requests_tail = &e->requests;
+        r->ok = tw_engine_exec(e, r->sql, r->len, r->filename, r->on_result, r->ctx, r->err);
+        r->done = true;
+    }
+    pthread_cond_broadcast(&e->exec_done);
+    pthread_mutex_unlock(&e->exec_mu);
+}
+
+static void set_running(tw_engine *e, bool running)
+{
+    pthread_mutex_lock(&e->exec_mu);
+    e->running = running;
+    pthread_mutex_unlock(&e->exec_mu);
+    if (!running)
+        run_requests(e); /* anyone who queued just before the end */
+}
+
 void tw_engine_barrier(tw_engine *e)
 {
     for (uint32_t i = 0; i < e->norder; i++)
@@ -1582,7 +1642,9 @@ bool tw_engine_run(tw_engine *e, volatile sig_atomic_t *stop, bool exit_at_eof,
     int64_t next_barrier = tw_now_mono_us() + e->opts.barrier_interval_ms * 1000;
     int64_t next_tick = tw_now_mono_us() + 1000000;
     bool ok = true;
+    set_running(e, true);
     while (!*stop) {
+        run_requests(e);
         bool progress = false, all_done = true;
         for (uint32_t i = 0; i < e->nsources; i++) {
             source_entry *s = e->sources[i];
@@ -1624,6 +1686,7 @@ out:
             if (e->sinks[i]->node)
                 tw_sink_flush(e->sinks[i]->node);
     }
+    set_running(e, false);
     return ok;
 }
 
@@ -1881,6 +1944,9 @@ tw_engine *tw_engine_new(const tw_engine_opts *opts)
 {
     tw_engine *e = tw_xcalloc(1, sizeof *e);
     e->opts = *opts;
+    pthread_mutex_init(&e->exec_mu, NULL);
+    pthread_cond_init(&e->exec_done, NULL);
+    e->requests_tail = &e->requests;
     e->dead_letter = opts->dead_letter;
     return e;
 }
@@ -1911,5 +1977,7 @@ void tw_engine_free(tw_engine *e)
         tw_node_free(e->extra[i]);
     free(e->extra);
     free(e->order);
+    pthread_mutex_destroy(&e->exec_mu);
+    pthread_cond_destroy(&e->exec_done);
     free(e);
 }

@@ -62,6 +62,13 @@ void tw_result_free(tw_result *result);
 bool tw_engine_exec(tw_engine *engine, const char *sql, size_t len, const char *filename,
                     void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err);
 
+/* Thread-safe tw_engine_exec for other threads (the PostgreSQL server): the
+ * script runs on the pipeline thread between batches while tw_engine_run is
+ * running, or right away under the engine's lock when it is not, and the
+ * call waits for the outcome. on_result runs on the executing thread. */
+bool tw_engine_exec_sync(tw_engine *engine, const char *sql, size_t len, const char *filename,
+                         void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err);
+
 /* Runs the sources until *stop becomes nonzero or, with exit_at_eof, until
  * every source is finite and exhausted (then closes every window and
  * flushes). Returns false with err set when a source fails. on_tick, when
