@@ -58,6 +58,7 @@ typedef struct kafka_driver {
     tw_decode_stats stats;
     tw_batch *batch;
     bool bounded;
+    bool debug_log; /* properties.debug is set: show librdkafka's log */
     int64_t start_timestamp_ms; /* -1: scan.startup.mode decides */
     rd_kafka_message_t **msgs;
     uint32_t nmsgs, pos;  /* msgs[pos..nmsgs) not handed out yet */
@@ -220,12 +221,11 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t code,
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *buf)
 {
-    (void)facility;
-    /* Errors reach on_error; only what librdkafka deems critical is shown. */
-    if (level <= 2) {
-        const kafka_driver *k = rd_kafka_opaque(rk);
-        say(k, "librdkafka: %s", buf);
-    }
+    /* Errors reach on_error; only what librdkafka deems critical is shown,
+     * unless its debug output was asked for. */
+    const kafka_driver *k = rd_kafka_opaque(rk);
+    if (level <= 2 || k->debug_log)
+        say(k, "librdkafka %s: %s", facility, buf);
 }
 
 /* ---- assignment ----------------------------------------------------------- */
@@ -577,6 +577,7 @@ static bool parse_options(kafka_driver *k, rd_kafka_conf_t *conf, const char *co
                                   "itself, once rows are processed",
                                   k->source_name, key);
             have_group |= !strcmp(rdkey, "group.id");
+            k->debug_log |= !strcmp(rdkey, "debug");
             if (!conf_set(k, conf, rdkey, value, key, err))
                 return false;
         } else {
