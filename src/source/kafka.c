@@ -276,6 +276,15 @@ static void seek_to_timestamp(kafka_driver *k, rd_kafka_topic_partition_list_t *
     rd_kafka_topic_partition_list_destroy(by_time);
 }
 
+/* Commits the stored offsets synchronously (rebalance, close); failures
+ * are reported by on_commit. */
+static void commit_now(kafka_driver *k)
+{
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, NULL, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        on_commit(k->rk, e, NULL, k);
+}
+
 static void describe(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -283,6 +292,18 @@ static void describe(const rd_kafka_topic_partition_list_t *parts, char *buf, si
     for (int i = 0; i < parts->cnt && n + 16 < cap; i++)
         n += (size_t)snprintf(buf + n, cap - n, "%s%" PRId32, i ? "," : "", parts->elems[i].partition);
     if (parts->cnt == 0)
+        snprintf(buf, cap, "none");
+}
+
+/* The partitions this process consumes now, for the log. */
+static void describe_assigned(const kafka_driver *k, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < k->nparts && n + 16 < cap; i++)
+        if (k->parts[i].assigned)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%" PRIu32, n ? "," : "", i);
+    if (n == 0)
         snprintf(buf, cap, "none");
 }
 
@@ -309,7 +330,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
             p->polled_next = p->eof_offset = p->done_next = -1;
         }
         k->assignment_settled = true;
-        say(k, "assigned partitions %s of '%s'", list, k->topic);
+        char now[512];
+        describe_assigned(k, now, sizeof now);
+        if (parts->cnt > 0 || !cooperative)
+            say(k, "assigned partitions %s of '%s' (now consuming %s)", list, k->topic, now);
     } else {
         for (int i = 0; i < parts->cnt; i++)
             part(k, parts->elems[i].partition)->assigned = false;
@@ -319,12 +343,18 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
             k->assignment_settled = false;
         }
         drop_unassigned(k);
-        /* Offsets stored for these partitions are committed on the way out. */
+        /* What was processed must be committed before the next owner
+         * starts from the group's offsets (unless the group has already
+         * given the partitions away: then the commit would be refused). */
+        if (!rd_kafka_assignment_lost(rk))
+            commit_now(k);
         if (cooperative)
             error = rd_kafka_incremental_unassign(rk, parts);
         else
             e = rd_kafka_assign(rk, NULL);
-        say(k, "partitions %s of '%s' revoked", list, k->topic);
+        char now[512];
+        describe_assigned(k, now, sizeof now);
+        say(k, "partitions %s of '%s' revoked (now consuming %s)", list, k->topic, now);
     }
     if (error) {
         say(k, "rebalance failed: %s", rd_kafka_error_string(error));
@@ -497,8 +527,9 @@ static void kafka_close(tw_source_driver *d)
     for (uint32_t i = k->run_start; i < k->nmsgs; i++)
         rd_kafka_message_destroy(k->msgs[i]);
     if (k->rk) {
-        /* Commits the stored offsets and leaves the group, so another
-         * member takes the partitions over from exactly there. */
+        /* Commit, then leave the group, so another member takes the
+         * partitions over from exactly there. */
+        commit_now(k);
         rd_kafka_consumer_close(k->rk);
         rd_kafka_destroy(k->rk);
     }
@@ -631,6 +662,10 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
         {"enable.auto.commit", "true"},
         {"auto.commit.interval.ms", "1000"},
         {"statistics.interval.ms", "1000"},
+        /* A member joining or leaving moves only the partitions that change
+         * owner, and they are revoked (and committed) while the group is
+         * stable, so the next owner starts exactly after what was processed. */
+        {"partition.assignment.strategy", "cooperative-sticky"},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
         if (!conf_set(k, conf, defaults[i][0], defaults[i][1], defaults[i][0], err))

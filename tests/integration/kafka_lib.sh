@@ -16,7 +16,7 @@ kafka_cleanup() {
         kill "$mock_pid" 2>/dev/null
         wait "$mock_pid" 2>/dev/null
     fi
-    rm -rf "$tmp"
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap kafka_cleanup EXIT
 trap 'exit 1' INT TERM
@@ -29,6 +29,7 @@ start_mock() {
     mock_pid=$!
     wait_for "$tmp/mock.out" '^127\.0\.0\.1:' 10 || fail "mock cluster did not start: $(cat "$tmp/mock.err")"
     BOOT=$(head -n 1 "$tmp/mock.out")
+    [ -n "$BOOT" ] || fail "mock cluster printed no address"
 }
 
 # mock_cmd CMD: sends a command and waits for its answer.
@@ -47,7 +48,9 @@ mock_cmd() {
 # lines matching REGEX; returns 1 on timeout.
 wait_for() {
     n=0; want=${4:-1}
-    while [ "$(grep -c -E "$2" "$1" 2>/dev/null || true)" -lt "$want" ]; do
+    while :; do
+        got=$(grep -c -E "$2" "$1" 2>/dev/null)
+        [ "${got:-0}" -lt "$want" ] || break
         n=$((n + 1)); [ $n -le $(($3 * 10)) ] || return 1
         sleep 0.1
     done
