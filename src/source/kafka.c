@@ -121,12 +121,12 @@ static broker_state *broker(kafka_driver *k, const char *name, size_t len)
 }
 
 /* librdkafka names the broker before ": " in transport errors
- * ("127.0.0.1:9092/1: Connect to ... failed: Connection refused"). */
+ * ("127.0.0.1:9092/1: Connect to ... failed: Connection refused",
+ * "GroupCoordinator: 127.0.0.1:9092: Disconnected"). */
 static void broker_unreachable(kafka_driver *k, const char *reason)
 {
     const char *colon = strstr(reason, ": ");
-    const char *slash = colon ? memchr(reason, '/', (size_t)(colon - reason)) : NULL;
-    if (!slash) {
+    if (!colon || colon == reason) {
         say(k, "%s; retrying", reason);
         return;
     }
@@ -493,7 +493,8 @@ static void kafka_done(tw_source_driver *d)
     if (k->run_start == k->pos)
         return;
     rd_kafka_message_t *last = k->msgs[k->pos - 1];
-    part_state *p = part(k, last->partition);
+    int32_t partition = last->partition;
+    part_state *p = part(k, partition);
     /* The run is processed: the group may resume after it. */
     rd_kafka_offset_store(last->rkt, last->partition, last->offset);
     p->done_next = last->offset + 1;
@@ -503,7 +504,7 @@ static void kafka_done(tw_source_driver *d)
         rd_kafka_message_destroy(k->msgs[i]);
     k->run_start = k->pos;
     if (k->bounded && p->end_known && p->done_next >= p->end_offset)
-        pause_partition(k, last->partition, p);
+        pause_partition(k, partition, p);
 }
 
 static void kafka_stats(const tw_source_driver *d, tw_decode_stats *out)
