@@ -28,13 +28,12 @@
 /* Bound on each metadata round trip made from the pipeline thread. */
 #define QUERY_TIMEOUT_MS 2000
 /* Bounded runs retry unknown end offsets at most this often. */
-#define END_RETRY_US (INT64_C(1000) * 1000)
+#define END_RETRY_US (INT64_C(100) * 1000)
 
 typedef struct part_state {
     bool assigned;
     bool end_known;          /* bounded: end_offset is valid */
     int64_t end_offset;      /* bounded: offsets from here on belong to later runs */
-    int64_t low_offset;      /* bounded: log start when end_offset was taken */
     int64_t polled_next;     /* offset after the last message polled, -1 none */
     int64_t eof_offset;      /* offset of the last end-of-partition event, -1 none */
     int64_t done_next;       /* offset after the last message processed, -1 none */
@@ -370,8 +369,9 @@ static bool reached_end(const part_state *p)
 {
     if (!p->end_known)
         return false;
-    return p->end_offset <= p->low_offset || p->polled_next >= p->end_offset ||
-           p->eof_offset >= p->end_offset;
+    /* An empty partition, or one whose start is already past the end,
+     * reports end-of-partition as soon as it is fetched. */
+    return p->polled_next >= p->end_offset || p->eof_offset >= p->end_offset;
 }
 
 static void pause_partition(kafka_driver *k, int32_t partition, part_state *p)
@@ -385,24 +385,31 @@ static void pause_partition(kafka_driver *k, int32_t partition, part_state *p)
     p->paused = true;
 }
 
-/* Takes the end offset of each assigned partition that has none yet. A
+/* Takes the end offset of each assigned partition that has none yet, in
+ * one ListOffsets request per broker (timestamp -1 means "the end"). A
  * broker that does not answer is asked again a second later. */
 static void learn_end_offsets(kafka_driver *k)
 {
     int64_t now = tw_now_mono_us();
+    rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(16);
     for (uint32_t i = 0; i < k->nparts; i++) {
         part_state *p = &k->parts[i];
-        if (!p->assigned || p->end_known || now - p->last_end_try_us < END_RETRY_US)
-            continue;
-        p->last_end_try_us = now;
-        int64_t low, high;
-        if (rd_kafka_query_watermark_offsets(k->rk, k->topic, (int32_t)i, &low, &high,
-                                             QUERY_TIMEOUT_MS))
-            return; /* the others would wait for the same broker */
-        p->end_known = true;
-        p->end_offset = high;
-        p->low_offset = low;
+        if (p->assigned && !p->end_known && now - p->last_end_try_us >= END_RETRY_US) {
+            p->last_end_try_us = now;
+            rd_kafka_topic_partition_list_add(ask, k->topic, (int32_t)i)->offset = RD_KAFKA_OFFSET_END;
+        }
     }
+    if (ask->cnt && !rd_kafka_offsets_for_times(k->rk, ask, QUERY_TIMEOUT_MS)) {
+        for (int i = 0; i < ask->cnt; i++) {
+            const rd_kafka_topic_partition_t *t = &ask->elems[i];
+            if (t->err || t->offset < 0)
+                continue;
+            part_state *p = part(k, t->partition);
+            p->end_known = true;
+            p->end_offset = t->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ask);
 }
 
 static bool bounded_done(kafka_driver *k)

@@ -37,7 +37,7 @@ until grep 'now consuming' "$tmp/t.err" | tail -n 1 | grep -q 'now consuming 0,1
     sleep 0.1
 done
 keyed "$tmp/two.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
-sleep 3
+sleep 5
 kill -TERM $t
 wait $t || fail "tidewatch exited $? on SIGTERM: $(cat "$tmp/t.err")"
 expected_rows "$tmp/one.ndjson" "$tmp/two.ndjson" >"$tmp/want"

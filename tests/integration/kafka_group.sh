@@ -31,7 +31,7 @@ wait $a || fail "A exited $? on SIGTERM: $(cat "$tmp/a.err")"
 wait_for "$tmp/b.err" 'now consuming 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\)' 30 ||
     fail "B did not take A's partitions over: $(cat "$tmp/b.err")"
 keyed "$tmp/two.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
-sleep 3
+sleep 5
 kill -TERM $b
 wait $b || fail "B exited $? on SIGTERM: $(cat "$tmp/b.err")"
 
