@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "cli/commands.h"
+#include "common/arena.h"
 #include "common/err.h"
 #include "common/timeutil.h"
 #include "source/netsim.h"
@@ -54,6 +57,14 @@ static const char gen_usage[] =
     "  --out FILE          write to FILE instead of stdout\n"
     "  --threads N         1 or 2 (default 2): with 2 and --count alone, one\n"
     "                      thread generates while the other writes; same bytes\n"
+    "  --kafka BOOTSTRAP   produce to Kafka (host:port[,host:port]) instead of\n"
+    "                      writing: one message a line, keyed by device_id (a\n"
+    "                      device's metrics stay in one partition, in order),\n"
+    "                      idempotent producer, flushed before exit; prints the\n"
+    "                      delivered and failed counts; exits 1 if any failed\n"
+    "  --topic T           the topic for --kafka (default network_metrics)\n"
+    "  --kafka-property K=V  a librdkafka producer setting, e.g.\n"
+    "                      compression.type=lz4 (repeatable)\n"
     "  -v, --verbose       print a summary (events, seconds, events/s) to stderr\n"
     "                      (default: only when stderr is a terminal)\n"
     "  -h, --help          show this help\n"
@@ -62,7 +73,8 @@ static const char gen_usage[] =
     "\n"
     "Examples:\n"
     "  tidewatch gen --count 1000000 --seed 7 --out metrics.ndjson\n"
-    "  tidewatch gen --rate 50 --devices 20 | kcat -P -b localhost:9092 -t network_metrics\n";
+    "  tidewatch gen --rate 50 --devices 20 | kcat -P -b localhost:9092 -t network_metrics\n"
+    "  tidewatch gen --count 100000 --devices 50 --kafka localhost:9092\n";
 
 static volatile sig_atomic_t gen_stop;
 
@@ -78,6 +90,10 @@ typedef struct gen_args {
     uint64_t count;
     unsigned threads;
     const char *out_path;
+    const char *kafka_bootstrap;
+    const char *kafka_topic;
+    const char *kafka_props[64]; /* KEY=VALUE strings from argv */
+    unsigned nkafka_props;
 } gen_args;
 
 enum {
@@ -92,6 +108,9 @@ enum {
     OPT_BW_ANOMALY,
     OPT_OUT,
     OPT_THREADS,
+    OPT_KAFKA,
+    OPT_TOPIC,
+    OPT_KAFKA_PROPERTY,
 };
 
 static const struct option gen_options[] = {
@@ -106,6 +125,9 @@ static const struct option gen_options[] = {
     {"bandwidth-anomaly-rate", required_argument, NULL, OPT_BW_ANOMALY},
     {"out", required_argument, NULL, OPT_OUT},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"kafka", required_argument, NULL, OPT_KAFKA},
+    {"topic", required_argument, NULL, OPT_TOPIC},
+    {"kafka-property", required_argument, NULL, OPT_KAFKA_PROPERTY},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -176,6 +198,17 @@ static int parse_args(int argc, char **argv, gen_args *a)
             a->have_count = true;
             break;
         case OPT_OUT: a->out_path = optarg; break;
+        case OPT_KAFKA: a->kafka_bootstrap = optarg; break;
+        case OPT_TOPIC: a->kafka_topic = optarg; break;
+        case OPT_KAFKA_PROPERTY:
+            if (!strchr(optarg, '=') ||
+                a->nkafka_props == sizeof a->kafka_props / sizeof a->kafka_props[0]) {
+                fprintf(stderr, "tidewatch gen: --kafka-property needs KEY=VALUE (at most 64), "
+                                "got '%s'\n", optarg);
+                return 2;
+            }
+            a->kafka_props[a->nkafka_props++] = optarg;
+            break;
         case OPT_THREADS:
             if (strcmp(optarg, "1") && strcmp(optarg, "2")) {
                 fprintf(stderr, "tidewatch gen: --threads: '%s' is not 1 or 2\n", optarg);
@@ -195,6 +228,14 @@ static int parse_args(int argc, char **argv, gen_args *a)
                     argv[optind - 1]);
             return 2;
         }
+    }
+    if ((a->kafka_topic || a->nkafka_props) && !a->kafka_bootstrap) {
+        fprintf(stderr, "tidewatch gen: --topic and --kafka-property need --kafka BOOTSTRAP\n");
+        return 2;
+    }
+    if (a->kafka_bootstrap && a->out_path) {
+        fprintf(stderr, "tidewatch gen: --kafka and --out exclude each other\n");
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr,
@@ -223,6 +264,160 @@ static bool write_all(int fd, const char *buf, size_t len)
     return true;
 }
 
+/* ---- Kafka output ------------------------------------------------------ */
+
+typedef struct kafka_out {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *topic;
+    const char *topic_name;
+    uint64_t delivered, failed;
+    char last_error[256];
+} kafka_out;
+
+/* Set when --kafka is given: the single-threaded loops produce their
+ * buffers of lines instead of writing them. */
+static kafka_out *gen_kafka;
+
+static void kafka_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    kafka_out *k = opaque;
+    (void)rk;
+    if (m->err) {
+        if (!k->failed++)
+            fprintf(stderr, "tidewatch gen: kafka: delivery failed: %s\n", rd_kafka_err2str(m->err));
+    } else {
+        k->delivered++;
+    }
+}
+
+static void kafka_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    kafka_out *k = opaque;
+    (void)rk;
+    (void)code;
+    if (strcmp(k->last_error, reason)) {
+        snprintf(k->last_error, sizeof k->last_error, "%s", reason);
+        fprintf(stderr, "tidewatch gen: kafka: %s (retrying)\n", reason);
+    }
+}
+
+static void kafka_quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)fac;
+    if (level <= 2) /* errors come through kafka_error */
+        fprintf(stderr, "tidewatch gen: kafka: %s\n", buf);
+}
+
+/* Creates the producer. Prints why and returns NULL when a setting is bad. */
+static kafka_out *kafka_out_new(const gen_args *a)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *settings[][2] = {
+        {"bootstrap.servers", a->kafka_bootstrap},
+        {"enable.idempotence", "true"},
+        {"linger.ms", "5"},
+        {"client.id", "tidewatch-gen"},
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], errstr, sizeof errstr)) {
+            fprintf(stderr, "tidewatch gen: --kafka: %s\n", errstr);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    for (unsigned i = 0; i < a->nkafka_props; i++) {
+        char key[256];
+        const char *kv = a->kafka_props[i], *eq = strchr(kv, '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+        if (rd_kafka_conf_set(conf, key, eq + 1, errstr, sizeof errstr)) {
+            fprintf(stderr, "tidewatch gen: --kafka-property %s: %s\n", kv, errstr);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    kafka_out *k = tw_xcalloc(1, sizeof *k);
+    k->topic_name = a->kafka_topic ? a->kafka_topic : "network_metrics";
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_dr_msg_cb(conf, kafka_delivered);
+    rd_kafka_conf_set_error_cb(conf, kafka_error);
+    rd_kafka_conf_set_log_cb(conf, kafka_quiet_log);
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!k->rk) {
+        fprintf(stderr, "tidewatch gen: --kafka: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        free(k);
+        return NULL;
+    }
+    k->topic = rd_kafka_topic_new(k->rk, k->topic_name, NULL);
+    return k;
+}
+
+/* Produces each line of buf (without its newline), keyed by its device_id.
+ * A full local queue waits for deliveries; returns false (errno EINTR) only
+ * when a stop signal comes meanwhile. */
+static bool kafka_produce_lines(kafka_out *k, const char *buf, size_t len)
+{
+    static const char key_prefix[] = "{\"device_id\":\"";
+    const size_t prefix_len = sizeof key_prefix - 1;
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        const char *key = NULL;
+        size_t key_len = 0;
+        /* The simulator writes device_id first. */
+        if ((size_t)(eol - p) > prefix_len && !memcmp(p, key_prefix, prefix_len)) {
+            key = p + prefix_len;
+            const char *q = memchr(key, '"', (size_t)(eol - key));
+            key_len = q ? (size_t)(q - key) : 0;
+        }
+        while (rd_kafka_produce(k->topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)p,
+                                (size_t)(eol - p), key, key_len, NULL) != 0) {
+            if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                k->failed++;
+                break;
+            }
+            if (gen_stop) {
+                errno = EINTR;
+                return false;
+            }
+            rd_kafka_poll(k->rk, 10);
+        }
+        p = eol + 1;
+    }
+    rd_kafka_poll(k->rk, 0);
+    return true;
+}
+
+/* Waits until every message is delivered or failed (or a stop signal), then
+ * prints the counts. Returns false when any failed or was not delivered. */
+static bool kafka_out_finish(kafka_out *k)
+{
+    while (rd_kafka_outq_len(k->rk) > 0 && !gen_stop)
+        rd_kafka_flush(k->rk, 100);
+    uint64_t pending = (uint64_t)rd_kafka_outq_len(k->rk);
+    fprintf(stderr, "tidewatch gen: %llu delivered, %llu failed%s to topic '%s'\n",
+            (unsigned long long)k->delivered, (unsigned long long)(k->failed + pending),
+            pending ? " (stopped before delivery)" : "", k->topic_name);
+    return k->failed == 0 && pending == 0;
+}
+
+static void kafka_out_free(kafka_out *k)
+{
+    if (!k)
+        return;
+    rd_kafka_topic_destroy(k->topic);
+    rd_kafka_destroy(k->rk);
+    free(k);
+}
+
+static bool emit_lines(int fd, const char *buf, size_t len)
+{
+    return gen_kafka ? kafka_produce_lines(gen_kafka, buf, len) : write_all(fd, buf, len);
+}
+
 static void sleep_us(int64_t us)
 {
     struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
@@ -237,7 +432,7 @@ static int run_fast(tw_netsim *sim, int fd, char *buf, uint64_t count, uint64_t 
     while (*written < count && !gen_stop) {
         uint64_t n;
         size_t len = tw_netsim_fill(sim, buf, GEN_BUF_BYTES, count - *written, &n);
-        if (!write_all(fd, buf, len))
+        if (!emit_lines(fd, buf, len))
             return errno;
         *written += n;
     }
@@ -361,7 +556,7 @@ static int run_paced(tw_netsim *sim, int fd, char *buf, const gen_args *a, uint6
         if (due > *written) {
             uint64_t n;
             size_t len = tw_netsim_fill(sim, buf, GEN_BUF_BYTES, due - *written, &n);
-            if (!write_all(fd, buf, len))
+            if (!emit_lines(fd, buf, len))
                 return errno;
             *written += n;
             continue;
@@ -395,6 +590,8 @@ int tw_cmd_gen(int argc, char **argv)
             return 1;
         }
     }
+    if (a.kafka_bootstrap && !(gen_kafka = kafka_out_new(&a)))
+        goto cleanup;
     buf = malloc(GEN_BUF_BYTES);
     sim = tw_netsim_new(&a.sim);
     if (!buf || !sim) {
@@ -413,10 +610,15 @@ int tw_cmd_gen(int argc, char **argv)
     uint64_t written = 0;
     int64_t t0_us = tw_now_mono_us();
     int error = paced            ? run_paced(sim, fd, buf, &a, &written)
-                : a.threads == 2 ? run_fast_threaded(sim, fd, a.count, &written)
+                : a.threads == 2 && !gen_kafka ? run_fast_threaded(sim, fd, a.count, &written)
                                  : run_fast(sim, fd, buf, a.count, &written);
     double seconds = (double)(tw_now_mono_us() - t0_us) / 1e6;
     /* EPIPE: the reader went away (gen | head), which ends the output. */
+    if (gen_kafka) {
+        if (!kafka_out_finish(gen_kafka))
+            goto cleanup;
+        error = 0; /* only a stop signal interrupts producing; the counts say it all */
+    }
     if (error && error != EPIPE) {
         fprintf(stderr, "tidewatch gen: write to %s failed: %s\n",
                 a.out_path ? a.out_path : "stdout", strerror(error));
@@ -428,6 +630,8 @@ int tw_cmd_gen(int argc, char **argv)
     status = 0;
 
 cleanup:
+    kafka_out_free(gen_kafka);
+    gen_kafka = NULL;
     tw_netsim_free(sim);
     free(buf);
     if (a.out_path && fd >= 0 && close(fd) != 0 && status == 0) {

@@ -24,9 +24,11 @@ static const char run_usage[] =
     "\n"
     "Options:\n"
     "  --source NAME=URI      replace source NAME's connector: file:PATH, stdin:,\n"
-    "                         netsim:?devices=50&rate=1000&seed=7 (repeatable)\n"
+    "                         netsim:?devices=50&rate=1000&seed=7,\n"
+    "                         kafka://HOST:PORT/TOPIC[?key=value&...] (repeatable)\n"
     "  --exit-at-eof          when every source is finite and exhausted, close all\n"
-    "                         windows, flush and exit 0\n"
+    "                         windows, flush and exit 0 (Kafka: each partition is\n"
+    "                         read up to its end offset at the start of the run)\n"
     "  --then 'SELECT ...'    after the run, print a query over the views (repeatable)\n"
     "  --format FMT           --then output: csv (default), json, table\n"
     "  --no-sinks             run without the sinks (validated, not started)\n"
@@ -201,7 +203,10 @@ int tw_cmd_run(int argc, char **argv)
             }
             sources[nsources++] = optarg;
             break;
-        case OPT_EXIT_AT_EOF: exit_at_eof = true; break;
+        case OPT_EXIT_AT_EOF:
+            exit_at_eof = true;
+            opts.bounded = true;
+            break;
         case OPT_THEN: thens[nthens++] = optarg; break;
         case OPT_FORMAT:
             if (!tw_output_format_parse(optarg, &rs.format)) {

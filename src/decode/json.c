@@ -996,3 +996,49 @@ size_t tw_json_decode(tw_json_decoder *dec, const char *buf, size_t len, bool at
     }
     return (size_t)(p - buf);
 }
+
+bool tw_json_decode_message(tw_json_decoder *dec, const char *buf, size_t len, tw_batch *out,
+                            tw_decode_stats *stats)
+{
+    assert(out->ncols == dec->ncols && out->nrows < out->capacity);
+    const char *line = buf, *end = buf + len;
+    /* The parser treats '\n' as the end of a line. In a message it is
+     * whitespace between tokens (and invalid inside strings), exactly what
+     * '\t' is to the parser, so such rare messages are parsed from a copy
+     * with one replaced by the other; the copy lives as long as the batch. */
+    if (memchr(buf, '\n', len)) {
+        char *copy = tw_arena_alloc(&out->arena, len ? len : 1);
+        for (size_t i = 0; i < len; i++)
+            copy[i] = buf[i] == '\n' ? '\t' : buf[i];
+        line = copy;
+        end = copy + len;
+    }
+    const char *q = skip_ws(line, end);
+    if (q == end)
+        return false;
+    uint64_t type_errors = 0;
+    if (*q == '{') {
+        q = parse_object(dec, q, end, end, out, out->nrows, &type_errors);
+        if (q && skip_ws(q, end) != end) {
+            q = NULL;
+            dec->err = R_TRAILING;
+        }
+    } else {
+        q = NULL;
+        dec->err = R_NOT_OBJECT;
+    }
+    if (stats)
+        stats->lines++;
+    if (!q) {
+        if (stats)
+            stats->malformed++;
+        dead_letter(dec, buf, buf + len, utf8_valid(buf, buf + len) ? dec->err : R_UTF8);
+        return false;
+    }
+    out->nrows++;
+    if (stats) {
+        stats->rows++;
+        stats->type_errors += type_errors;
+    }
+    return true;
+}

@@ -63,4 +63,13 @@ void tw_json_decoder_set_dead_letter(tw_json_decoder *dec, tw_dead_letter_fn fn,
 size_t tw_json_decode(tw_json_decoder *dec, const char *buf, size_t len, bool at_eof,
                       tw_batch *out, tw_decode_stats *stats);
 
+/* Decodes one message buf[0..len) (a Kafka record: one JSON object, no
+ * newline needed; newlines inside it are whitespace) into the next row of
+ * `out`, which must have room (out->nrows < out->capacity). Returns true when
+ * a row was appended. A blank message is skipped without counting; a
+ * malformed one is counted, handed to the dead-letter callback and skipped.
+ * Strings point into buf as with tw_json_decode. Counts are added to *stats. */
+bool tw_json_decode_message(tw_json_decoder *dec, const char *buf, size_t len, tw_batch *out,
+                            tw_decode_stats *stats);
+
 #endif

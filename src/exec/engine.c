@@ -16,6 +16,7 @@
 #include "exec/node.h"
 #include "exec/operators.h"
 #include "mv/mv.h"
+#include "source/kafka.h"
 #include "source/reader.h"
 #include "source/source.h"
 #include "sink/iceberg_target.h"
@@ -295,9 +296,41 @@ static bool apply_override(const char *uri, options *with, tw_err *err)
             options_put(with, tok, eq + 1);
         }
         free(query);
+    } else if (n == 5 && !strncmp(uri, "kafka", 5)) {
+        /* kafka://HOST:PORT[,HOST:PORT]/TOPIC[?key=value&...] */
+        const char *hosts = !strncmp(rest, "//", 2) ? rest + 2 : rest;
+        const char *slash = strchr(hosts, '/');
+        const char *q = strchr(hosts, '?');
+        size_t topic_len = !slash ? 0 : q ? (size_t)(q - slash - 1) : strlen(slash + 1);
+        if (!slash || slash == hosts || (q && q < slash) || topic_len == 0)
+            return tw_err_set(err, TW_ERR_CONFIG,
+                              "--source %s: write kafka://HOST:PORT/TOPIC[?key=value&...]", uri);
+        char *bootstrap = tw_xstrdup(hosts);
+        bootstrap[slash - hosts] = '\0';
+        char *topic = tw_xstrdup(slash + 1);
+        if (q)
+            topic[q - slash - 1] = '\0';
+        options_put(with, "connector", "kafka");
+        options_put(with, "properties.bootstrap.server", bootstrap);
+        options_put(with, "topic", topic);
+        free(bootstrap);
+        free(topic);
+        char *query = tw_xstrdup(q ? q + 1 : "");
+        for (char *save = NULL, *tok = strtok_r(query, "&", &save); tok;
+             tok = strtok_r(NULL, "&", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq) {
+                tw_err_set(err, TW_ERR_CONFIG, "--source %s: '%s' is not key=value", uri, tok);
+                free(query);
+                return false;
+            }
+            *eq = '\0';
+            options_put(with, tok, eq + 1);
+        }
+        free(query);
     } else {
         return tw_err_set(err, TW_ERR_CONFIG,
-                          "--source: unknown connector '%.*s' (use file:, stdin: or netsim:)",
+                          "--source: unknown connector '%.*s' (use file:, stdin:, netsim: or kafka://)",
                           (int)n, uri);
     }
     return true;
@@ -336,11 +369,27 @@ static bool source_open(tw_engine *e, source_entry *s, tw_err *err)
         free(keys);
         free(vals);
     } else if (!strcmp(conn, "kafka")) {
-        return tw_err_set(err, TW_ERR_UNSUPPORTED,
-                          "source '%s': connector 'kafka' is not available in this build yet; "
-                          "run the same SQL on a file with --source %s=file:PATH (or stdin:, "
-                          "netsim:)",
-                          s->rel.name, s->rel.name);
+        const char **keys = tw_xcalloc(s->with.count + 1, sizeof *keys);
+        const char **vals = tw_xcalloc(s->with.count + 1, sizeof *vals);
+        for (uint32_t i = 0; i < s->with.count; i++) {
+            keys[i] = s->with.items[i].key;
+            vals[i] = s->with.items[i].value;
+        }
+        tw_source_schema kschema = {
+            .names = (const char *const *)s->rel.col_names,
+            .types = s->rel.types,
+            .ncols = s->rel.ncols,
+            .dead_letter = e->dead_letter ? dead_letter_write : NULL,
+            .dead_letter_ctx = e->dead_letter,
+        };
+        s->driver = tw_kafka_driver_new(s->rel.name, keys, vals, s->with.count, &kschema,
+                                        e->opts.bounded, err);
+        free(keys);
+        free(vals);
+        if (!s->driver)
+            return false;
+        s->finite = s->driver->ops->is_finite(s->driver);
+        return true;
     } else {
         return tw_err_set(err, TW_ERR_CONFIG,
                           "source '%s': unknown connector '%s' (known: file, stdin, netsim, "

@@ -35,6 +35,7 @@ typedef struct tw_engine_opts {
     /* NAME=URI connector overrides, applied when the source is created. */
     const char **source_overrides;
     uint32_t nsource_overrides;
+    bool bounded;               /* --exit-at-eof: Kafka sources stop at the run's end offsets */
 } tw_engine_opts;
 
 void tw_engine_opts_default(tw_engine_opts *opts);

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Must-show 3: two tidewatch processes in one consumer group split the
+# partitions; one is stopped (SIGTERM: it prints its view and commits what
+# it processed) and the other takes its partitions over from there. The
+# view is a plain projection, so the union of both outputs must be exactly
+# the produced messages: nothing lost, nothing twice.
+# Usage: kafka_group.sh TIDEWATCH KAFKA_MOCK
+set -u
+bin=${1:?usage}; mock_bin=${2:?usage}
+tmp=$(mktemp -d) || exit 1
+. "$(dirname "$0")/kafka_lib.sh"
+
+start_mock --topic network_metrics:16
+source_sql network_metrics >"$tmp/p.sql"
+"$bin" gen --count 20000 --devices 64 --seed 1 >"$tmp/one.ndjson"
+"$bin" gen --count 20000 --devices 64 --seed 2 >"$tmp/two.ndjson"
+keyed "$tmp/one.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
+
+"$bin" run -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/a.csv" 2>"$tmp/a.err" &
+a=$!; track_pid $a
+wait_for "$tmp/a.err" 'assigned partitions' 20 || fail "A got no partitions: $(cat "$tmp/a.err")"
+"$bin" run -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/b.csv" 2>"$tmp/b.err" &
+b=$!; track_pid $b
+wait_for "$tmp/b.err" 'assigned partitions' 30 || fail "B got no partitions: $(cat "$tmp/b.err")"
+wait_for "$tmp/a.err" 'revoked \(now consuming [0-9]' 30 || fail "A did not give B a share: $(cat "$tmp/a.err")"
+grep 'assigned' "$tmp/b.err" | grep -q 'now consuming 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15)' &&
+    fail "B took every partition while A was there"
+sleep 2
+kill -TERM $a
+wait $a || fail "A exited $? on SIGTERM: $(cat "$tmp/a.err")"
+wait_for "$tmp/b.err" 'now consuming 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\)' 30 ||
+    fail "B did not take A's partitions over: $(cat "$tmp/b.err")"
+keyed "$tmp/two.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
+sleep 5
+kill -TERM $b
+wait $b || fail "B exited $? on SIGTERM: $(cat "$tmp/b.err")"
+
+a_rows=$(($(wc -l <"$tmp/a.csv") - 1)); b_rows=$(($(wc -l <"$tmp/b.csv") - 1))
+[ "$a_rows" -gt 0 ] && [ "$b_rows" -gt 0 ] || fail "one process did nothing (A $a_rows, B $b_rows rows)"
+expected_rows "$tmp/one.ndjson" "$tmp/two.ndjson" >"$tmp/want"
+{ tail -n +2 "$tmp/a.csv"; tail -n +2 "$tmp/b.csv"; } | LC_ALL=C sort >"$tmp/got"
+cmp -s "$tmp/want" "$tmp/got" ||
+    fail "union differs from the produced messages: $(diff "$tmp/want" "$tmp/got" | head -5) ($(wc -l <"$tmp/want") wanted, $(wc -l <"$tmp/got") got)"
+echo "kafka_group.sh: ok (A $a_rows rows, B $b_rows rows, union exact)"
