@@ -879,6 +879,7 @@ static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *fr
         vals_arr[i] = o->items[i].value;
     }
     tw_iceberg_target_opts topts = {
+        .sink_name = name,
         .keys = keys_arr,
         .values = vals_arr,
         .nopts = o->count,

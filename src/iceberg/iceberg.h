@@ -132,6 +132,12 @@ bool tw_iceberg_table_reload(tw_iceberg_table *t, tw_err *err);
 /* The current snapshot's summary value for key, or NULL when there is no
  * snapshot or no such key. Owned by the table; valid until the next reload
  * or commit. */
+/* The value of summary key `key` in the newest snapshot that has it,
+ * walking back from the current snapshot through its ancestors (several
+ * writers share a table: each finds its own last commit). NULL when none
+ * has it. Owned by the table; valid until the next reload or commit. */
+const char *tw_iceberg_table_find_property(const tw_iceberg_table *t, const char *key);
+
 const char *tw_iceberg_table_snapshot_property(const tw_iceberg_table *t, const char *key);
 
 /* The current snapshot id, or -1 when the table has no snapshot. */

@@ -348,6 +348,28 @@ const char *tw_iceberg_table_snapshot_property(const tw_iceberg_table *t, const 
     return tw_iceberg_metadata_summary(t->md, key);
 }
 
+const char *tw_iceberg_table_find_property(const tw_iceberg_table *t, const char *key)
+{
+    const tw_iceberg_metadata *md = t->md;
+    int64_t id = md->current_snapshot_id;
+    /* Bounded by the snapshot count, in case of a cycle in bad metadata. */
+    for (uint32_t steps = 0; id >= 0 && steps <= md->nsnapshots; steps++) {
+        const tw_iceberg_snapshot *snap = NULL;
+        for (uint32_t i = 0; i < md->nsnapshots && !snap; i++)
+            if (md->snapshots[i].snapshot_id == id)
+                snap = &md->snapshots[i];
+        if (!snap)
+            return NULL;
+        const char *v = json_is_object(snap->summary)
+                            ? json_string_value(json_object_get(snap->summary, key))
+                            : NULL;
+        if (v)
+            return v;
+        id = snap->parent_snapshot_id;
+    }
+    return NULL;
+}
+
 int64_t tw_iceberg_table_current_snapshot_id(const tw_iceberg_table *t)
 {
     return t->md->current_snapshot_id;

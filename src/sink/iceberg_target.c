@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "exec/expr.h"
 #include "iceberg/catalog.h"
@@ -14,8 +15,10 @@
 
 /* Data files roll over at this size; row groups are capped below it. */
 #define TARGET_FILE_BYTES (512ull << 20)
-#define WATERMARK_KEY "tidewatch.watermark-us"
-#define POSITIONS_KEY "tidewatch.positions"
+/* Summary keys, suffixed with the sink's name: writers sharing a table each
+ * find their own last commit. */
+#define WATERMARK_KEY "tidewatch.watermark-us."
+#define POSITIONS_KEY "tidewatch.positions."
 
 typedef struct open_file {
     tw_value *partition; /* one value per partition field; strings owned */
@@ -26,6 +29,7 @@ typedef struct open_file {
 } open_file;
 
 typedef struct target {
+    char *watermark_key, *positions_key;
     tw_catalog *catalog;
     tw_fileio *io;
     tw_iceberg_table *table;
@@ -56,19 +60,24 @@ static bool opt_true(const tw_iceberg_target_opts *o, const char *key, bool dflt
     return !strcasecmp(v, "true") || !strcmp(v, "1");
 }
 
-/* file:///abs -> /abs; relative paths resolve against the data directory. */
+/* file:///abs -> /abs; relative paths resolve against the data directory,
+ * made absolute: table metadata records locations that readers elsewhere
+ * must be able to open. */
 static char *resolve_path(const char *data_dir, const char *path)
 {
     if (!strncmp(path, "file://", 7))
         path += 7;
-    char *out;
-    if (path[0] == '/') {
-        out = tw_xstrdup(path);
-    } else {
-        size_t n = strlen(data_dir) + strlen(path) + 2;
-        out = tw_xmalloc(n);
+    if (path[0] == '/')
+        return tw_xstrdup(path);
+    char cwd[4096] = "";
+    if (data_dir[0] != '/' && !getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    size_t n = strlen(cwd) + strlen(data_dir) + strlen(path) + 3;
+    char *out = tw_xmalloc(n);
+    if (data_dir[0] == '/')
         snprintf(out, n, "%s/%s", data_dir, path);
-    }
+    else
+        snprintf(out, n, "%s/%s/%s", cwd, data_dir, path);
     return out;
 }
 
@@ -303,7 +312,7 @@ static bool target_commit(void *ctx, const tw_sink_commit *c, tw_err *err)
     if (ok) {
         char wm[32];
         snprintf(wm, sizeof wm, "%lld", (long long)c->watermark_us);
-        tw_iceberg_kv props[2] = {{WATERMARK_KEY, wm}, {POSITIONS_KEY, c->positions}};
+        tw_iceberg_kv props[2] = {{t->watermark_key, wm}, {t->positions_key, c->positions}};
         ok = tw_iceberg_table_commit(t->table, fs.entries, fs.nentries, props, 2, err);
     }
     /* Files written for a failed commit stay: the outcome may be unknown,
@@ -317,8 +326,8 @@ static bool target_last_commit(void *ctx, char **positions, int64_t *watermark_u
 {
     target *t = ctx;
     (void)err;
-    const char *p = tw_iceberg_table_snapshot_property(t->table, POSITIONS_KEY);
-    const char *w = tw_iceberg_table_snapshot_property(t->table, WATERMARK_KEY);
+    const char *p = tw_iceberg_table_find_property(t->table, t->positions_key);
+    const char *w = tw_iceberg_table_find_property(t->table, t->watermark_key);
     *positions = p ? tw_xstrdup(p) : NULL;
     *watermark_us = w ? strtoll(w, NULL, 10) : INT64_MIN;
     return true;
@@ -340,6 +349,8 @@ static void target_close(void *ctx)
     free(t->pq_cols);
     free(t->pq_keys);
     free(t->key_ids);
+    free(t->watermark_key);
+    free(t->positions_key);
     free(t);
 }
 
@@ -372,6 +383,12 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     if (o->nkey_cols > 64 || o->ncols > 256)
         return tw_err_set(err, TW_ERR_CONFIG, "too many columns for an Iceberg sink");
     target *t = tw_xcalloc(1, sizeof *t);
+    size_t kn = strlen(POSITIONS_KEY) + strlen(o->sink_name) + 1;
+    t->positions_key = tw_xmalloc(kn);
+    snprintf(t->positions_key, kn, "%s%s", POSITIONS_KEY, o->sink_name);
+    kn = strlen(WATERMARK_KEY) + strlen(o->sink_name) + 1;
+    t->watermark_key = tw_xmalloc(kn);
+    snprintf(t->watermark_key, kn, "%s%s", WATERMARK_KEY, o->sink_name);
     char *wh = resolve_path(o->data_dir, warehouse);
     char *uri = NULL;
     bool ok = false;
@@ -441,8 +458,10 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     t->pq_cols = tw_xcalloc(o->ncols, sizeof *t->pq_cols);
     t->pq_keys = tw_xcalloc(o->nkey_cols ? o->nkey_cols : 1, sizeof *t->pq_keys);
     for (uint32_t c = 0; c < o->ncols; c++) {
+        /* The name is the target's own copy: the table's schema is freed
+         * and reloaded by every commit. */
         const tw_iceberg_field *f = &ts->fields[c];
-        t->pq_cols[c] = (tw_parquet_column){f->name, f->type, f->id, f->required};
+        t->pq_cols[c] = (tw_parquet_column){t->names[c], f->type, f->id, f->required};
     }
     for (uint32_t k = 0; k < o->nkey_cols; k++) {
         t->pq_keys[k] = t->pq_cols[o->key_cols[k]];

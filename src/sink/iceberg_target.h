@@ -13,6 +13,7 @@
 #include "sink/sink.h"
 
 typedef struct tw_iceberg_target_opts {
+    const char *sink_name;         /* keys this sink's entries in snapshot summaries */
     /* The sink's WITH options merged over its connection's (key/value). */
     const char *const *keys;
     const char *const *values;

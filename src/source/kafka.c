@@ -25,6 +25,7 @@
 
 /* Messages polled at once; a few batches' worth. */
 #define POLL_MAX_MESSAGES (8u * TW_BATCH_ROWS)
+#define POLL_WAIT_MS 5
 /* Bound on each metadata round trip made from the pipeline thread. */
 #define QUERY_TIMEOUT_MS 2000
 /* Bounded runs retry unknown end offsets at most this often. */
@@ -434,7 +435,10 @@ static void poll_messages(kafka_driver *k)
     assert(k->pos == k->nmsgs && k->run_start == k->pos);
     k->nmsgs = k->pos = k->run_start = 0;
     while (k->nmsgs < POLL_MAX_MESSAGES && !k->failed) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+        /* Nothing queued yet: wait a few ms for the next fetch response
+         * rather than returning to the loop, which would sleep anyway and
+         * miss the data's arrival by up to its whole sleep. */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, k->nmsgs ? 0 : POLL_WAIT_MS);
         if (!m)
             break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
