@@ -9,10 +9,13 @@
 // tidewatch.watermark-us and tidewatch.positions.
 //
 //   node iceberg_sink_sqlite.mjs --bin BUILD/tidewatch --count 200000 --workdir DIR [--relative 1]
+//        [--commit-every N --barrier-interval MS]
 //
 // With --relative 1 the data directory is given as a relative path (the
 // process runs in DIR): the locations written must still be absolute, since
-// readers do not share tidewatch's working directory.
+// readers do not share tidewatch's working directory. With --commit-every
+// (commit_checkpoint_interval) and a short --barrier-interval the history
+// has many snapshots, each with its own data file.
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -28,7 +31,9 @@ if (!args.bin || !args.workdir) {
 const n = Number(args.count ?? 200000);
 const relative = args.relative === '1';
 const workdir = path.resolve(args.workdir);
-const label = `iceberg_sink_sqlite(${path.basename(args.bin)}, ${n} lines${relative ? ', relative data dir' : ''})`;
+const commitEvery = args['commit-every'];
+const label = `iceberg_sink_sqlite(${path.basename(args.bin)}, ${n} lines${relative ? ', relative data dir' : ''}` +
+  `${commitEvery ? `, commit every ${commitEvery} barriers of ${args['barrier-interval']} ms` : ''})`;
 const { check, finish } = makeChecker(label);
 
 fs.rmSync(workdir, { recursive: true, force: true });
@@ -36,9 +41,11 @@ fs.mkdirSync(workdir, { recursive: true });
 const input = path.join(workdir, 'metrics.ndjson');
 gen(args.bin, n, 1, input);
 const sqlFile = path.join(workdir, 'seed_local.sql');
-fs.writeFileSync(sqlFile, seedSql({ connection: sqliteConnection() }));
+fs.writeFileSync(sqlFile, seedSql({ connection: sqliteConnection(),
+  sinkOptions: commitEvery ? { commit_checkpoint_interval: commitEvery } : {} }));
 const dataDir = relative ? 'data' : path.join(workdir, 'data');
 const twArgs = ['run', '--exit-at-eof', '--quiet', '--data-dir', dataDir,
+  ...(args['barrier-interval'] ? ['--barrier-interval', args['barrier-interval'], '--threads', '1'] : []),
   '--source', `network_metrics_source=file:${input}`, sqlFile];
 const r = run(args.bin, twArgs, { cwd: workdir });
 if (!check(r.status === 0, `tidewatch exited ${r.status ?? r.signal}\n  command (in ${workdir}): ${shellLine(args.bin, twArgs)}\n  stderr: ${r.stderr.slice(0, 3000)}`))
@@ -62,6 +69,7 @@ if (got.metadata) {
   check(log.length === 0 ? prev === '' : log[log.length - 1]['metadata-file'] === prev,
     `previous_metadata_location ${prev} is the metadata log's last entry`);
   check(got.current?.summary['tidewatch.watermark-us'] !== undefined, 'current snapshot records the watermark');
+  if (commitEvery) check(got.metadata.snapshots.length >= 3, `several commits: ${got.metadata.snapshots.length} snapshots`);
 }
 const expected = await duckRows(duck, seedDuckSql([input]), ANOMALY_COLUMNS);
 check(expected.length > 0, 'the oracle finds anomalies in the generated input');
