@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import avro from 'avsc';
 import { icebergRead } from 'icebird';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -193,6 +193,27 @@ globalThis.fetch = async (input, init = {}) => {
   return new Response(bytes, { status: 200, headers: { 'content-length': String(bytes.length) } });
 };
 
+// icebird applies an equality delete with `row[key] !== delete[key]`, so two
+// Dates for the same timestamp never match and deletes keyed by a timestamp
+// column are silently skipped. Interning the Dates that icebird's hyparquet
+// builds (one object per instant) makes that comparison compare instants.
+{
+  const icebirdDir = path.dirname(path.dirname(fileURLToPath(import.meta.resolve('icebird'))));
+  const candidates = [path.join(icebirdDir, 'node_modules/hyparquet/src/convert.js'),
+    path.join(icebirdDir, '../hyparquet/src/convert.js')];
+  const convert = candidates.find((c) => fs.existsSync(c));
+  if (!convert) throw new Error(`cannot find the hyparquet icebird uses (looked at ${candidates})`);
+  const { DEFAULT_PARSERS } = await import(pathToFileURL(convert).href);
+  const interned = new Map();
+  const intern = (ms) => {
+    let d = interned.get(ms);
+    if (!d) interned.set(ms, (d = new Date(ms)));
+    return d;
+  };
+  DEFAULT_PARSERS.timestampFromMicroseconds = (us) => intern(Number(us / 1000n));
+  DEFAULT_PARSERS.timestampFromMilliseconds = (ms) => intern(Number(ms));
+}
+
 // ---- the spec's v2 Avro schemas (iceberg-table-spec.md, Manifests) ----
 const opt = (name, type, id) => ({ name, type: ['null', type], default: null, 'field-id': id });
 const req = (name, type, id) => ({ name, type, 'field-id': id });
@@ -339,7 +360,7 @@ export async function readBack({ check, where, metadataLocation, columns, duck }
       if (snap === current) {
         for (const e of man.records) {
           if (e.status === 2) continue;
-          out.files.push(e.data_file);
+          out.files.push({ ...e.data_file, sequence_number: e.sequence_number ?? m.sequence_number });
           if (e.data_file.content === 0) liveRecords += e.data_file.record_count;
           else liveEqDeletes += e.data_file.record_count;
         }
@@ -365,8 +386,10 @@ export async function readBack({ check, where, metadataLocation, columns, duck }
     let rows;
     try {
       if (f.content !== 0) {
-        const [{ n }] = await duck.rows(`SELECT count(*) AS n FROM read_parquet('${p}')`);
-        check(BigInt(n) === f.record_count, `${where}: ${p} has ${n} rows, manifest says ${f.record_count}`);
+        const names = f.equality_ids.map((id) => schema.fields.find((x) => x.id === id).name);
+        f.rows = await duckRows(duck, `SELECT * FROM read_parquet('${p}')`, names);
+        f.columns = names;
+        check(BigInt(f.rows.length) === f.record_count, `${where}: ${p} has ${f.rows.length} rows, manifest says ${f.record_count}`);
         continue;
       }
       rows = await duckRows(duck, `SELECT * FROM read_parquet('${p}')`, columns);
@@ -380,6 +403,7 @@ export async function readBack({ check, where, metadataLocation, columns, duck }
       check(f.value_counts?.find((kv) => kv.key === id)?.value === f.record_count, `${where}: ${p} value count of ${c}`);
       check(f.null_value_counts?.some((kv) => kv.key === id), `${where}: ${p} null count of ${c}`);
     }
+    f.rows = rows;
     dataRows.push(...rows);
   }
   out.duckdb = dataRows;
@@ -398,6 +422,21 @@ export async function readBack({ check, where, metadataLocation, columns, duck }
     check(false, `${where}: icebird read failed: ${e.stack || e.message}`);
   }
   return out;
+}
+
+// Merge on read by hand: the rows of the data files readBack returned, less
+// those an equality delete with a higher sequence number matches.
+export function applyEqualityDeletes(files, columns) {
+  const deletes = files.filter((f) => f.content === 2);
+  const rows = [];
+  for (const f of files.filter((x) => x.content === 0)) {
+    for (const r of f.rows ?? []) {
+      const dead = deletes.some((d) => d.sequence_number > f.sequence_number && (d.rows ?? []).some((k) =>
+        d.columns.every((c, i) => k[i] === r[columns.indexOf(c)])));
+      if (!dead) rows.push(r);
+    }
+  }
+  return rows;
 }
 
 // Timestamps at ms precision, as icebird returns them.
