@@ -13,6 +13,14 @@ import { icebergRead } from 'icebird';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// A sink records its entries under "<base>.<sink name>", so writers sharing
+// a table each find their own: the value of the first such key.
+export function summaryValue(summary, base) {
+  if (!summary) return undefined;
+  const key = Object.keys(summary).find((k) => k.startsWith(`${base}.`));
+  return key === undefined ? undefined : summary[key];
+}
+
 export const SEED_SQL_PATH = path.join(here, '../data/sql/seed.sql');
 
 // --name value pairs from argv.
@@ -314,12 +322,14 @@ export async function readBack({ check, where, metadataLocation, columns, duck }
   for (const s of metadata.snapshots) {
     check(Number.isSafeInteger(s['snapshot-id']) && s['snapshot-id'] > 0, `${where}: snapshot id ${s['snapshot-id']} below 2^53`);
     check(s['parent-snapshot-id'] === undefined || snapIds.has(s['parent-snapshot-id']), `${where}: parent exists`);
-    for (const k of ['tidewatch.watermark-us', 'tidewatch.positions', 'total-records', 'added-records', 'operation'])
+    for (const k of ['total-records', 'added-records', 'operation'])
       check(s.summary && s.summary[k] !== undefined, `${where}: snapshot ${s['snapshot-id']} summary has ${k}`);
+    const positions = summaryValue(s.summary, 'tidewatch.positions');
+    const watermark = summaryValue(s.summary, 'tidewatch.watermark-us');
     let positionsOk = false;
-    try { positionsOk = typeof JSON.parse(s.summary['tidewatch.positions']) === 'object'; } catch { /* checked below */ }
-    check(positionsOk, `${where}: tidewatch.positions is a JSON object: ${s.summary?.['tidewatch.positions']}`);
-    check(/^-?\d+$/.test(s.summary?.['tidewatch.watermark-us'] ?? ''), `${where}: tidewatch.watermark-us is an integer`);
+    try { positionsOk = typeof JSON.parse(positions) === 'object'; } catch { /* checked below */ }
+    check(positionsOk, `${where}: tidewatch.positions.<sink> is a JSON object: ${positions}`);
+    check(/^-?\d+$/.test(watermark ?? ''), `${where}: tidewatch.watermark-us.<sink> is an integer`);
   }
   if (metadata['current-snapshot-id'] === undefined || metadata['current-snapshot-id'] === null ||
     metadata['current-snapshot-id'] === -1) {

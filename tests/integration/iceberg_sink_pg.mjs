@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ANOMALY_COLUMNS, cliArgs, compareRows, duckRows, gen, makeChecker, openDuck, readBack, run, seedDuckSql,
-  seedSql, shellLine, toMs,
+  seedSql, shellLine, summaryValue, toMs,
 } from './iceberg_sink_lib.mjs';
 
 const args = cliArgs();
@@ -128,7 +128,7 @@ try {
     // end-of-input watermark) are all there, and they interleave.
     const february = Date.UTC(2026, 1, 1) * 1000, march = Date.UTC(2026, 2, 1) * 1000;
     const owner = snaps.map((s) => {
-      const wm = Number(s.summary['tidewatch.watermark-us']);
+      const wm = Number(summaryValue(s.summary, 'tidewatch.watermark-us'));
       return wm >= february && wm < march ? 'a' : wm >= march && wm < march * 2 ? 'b' : 'end';
     });
     const count = (w) => owner.filter((o) => o === w).length;

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ANOMALY_COLUMNS, cliArgs, compareRows, duckRows, gen, makeChecker, openDuck, readBack, run, seedDuckSql,
-  seedSql, shellLine, sqliteConnection, sqliteMetadataLocation, toMs,
+  seedSql, shellLine, sqliteConnection, sqliteMetadataLocation, summaryValue, toMs,
 } from './iceberg_sink_lib.mjs';
 
 const args = cliArgs();
@@ -68,7 +68,7 @@ if (got.metadata) {
   const log = got.metadata['metadata-log'];
   check(log.length === 0 ? prev === '' : log[log.length - 1]['metadata-file'] === prev,
     `previous_metadata_location ${prev} is the metadata log's last entry`);
-  check(got.current?.summary['tidewatch.watermark-us'] !== undefined, 'current snapshot records the watermark');
+  check(summaryValue(got.current?.summary, 'tidewatch.watermark-us') !== undefined, 'current snapshot records the watermark');
   if (commitEvery) check(got.metadata.snapshots.length >= 3, `several commits: ${got.metadata.snapshots.length} snapshots`);
 }
 const expected = await duckRows(duck, seedDuckSql([input]), ANOMALY_COLUMNS);
