@@ -41,6 +41,7 @@ typedef struct part_state {
     int64_t last_end_try_us;
     bool paused;
     uint64_t messages;
+    int64_t resume_offset;   /* from the sink's last commit; -1: the group's offset */
 } part_state;
 
 typedef struct broker_state {
@@ -88,7 +89,8 @@ static part_state *part(kafka_driver *k, int32_t partition)
         uint32_t n = idx + 1;
         k->parts = tw_xrealloc(k->parts, n * sizeof *k->parts);
         for (uint32_t i = k->nparts; i < n; i++)
-            k->parts[i] = (part_state){.polled_next = -1, .eof_offset = -1, .done_next = -1};
+            k->parts[i] = (part_state){
+                .polled_next = -1, .eof_offset = -1, .done_next = -1, .resume_offset = -1};
         k->nparts = n;
     }
     return &k->parts[idx];
@@ -319,6 +321,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         if (k->start_timestamp_ms >= 0)
             seek_to_timestamp(k, parts);
+        /* A sink's last commit knows better than the group where the rows
+         * it has not made durable start. */
+        for (int i = 0; i < parts->cnt; i++) {
+            part_state *p = part(k, parts->elems[i].partition);
+            if (p->resume_offset >= 0)
+                parts->elems[i].offset = p->resume_offset;
+            p->resume_offset = -1; /* once: later owners follow the group */
+        }
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
@@ -518,6 +528,24 @@ static void kafka_done(tw_source_driver *d)
         pause_partition(k, partition, p);
 }
 
+static bool kafka_batch_position(const tw_source_driver *d, uint64_t *position)
+{
+    const kafka_driver *k = (const kafka_driver *)d;
+    if (k->run_start >= k->nmsgs)
+        return false;
+    *position = (uint64_t)k->msgs[k->run_start]->offset;
+    return true;
+}
+
+static bool kafka_seek(tw_source_driver *d, int32_t partition, uint64_t position, tw_err *err)
+{
+    kafka_driver *k = (kafka_driver *)d;
+    if (partition < 0)
+        return tw_err_set(err, TW_ERR_CONFIG, "no partition %d in topic '%s'", partition, k->topic);
+    part(k, partition)->resume_offset = (int64_t)position;
+    return true;
+}
+
 static void kafka_stats(const tw_source_driver *d, tw_decode_stats *out)
 {
     *out = ((const kafka_driver *)d)->stats;
@@ -562,6 +590,8 @@ static const tw_source_driver_ops kafka_ops = {
     .name = "kafka",
     .read = kafka_read,
     .done = kafka_done,
+    .batch_position = kafka_batch_position,
+    .seek = kafka_seek,
     .stats = kafka_stats,
     .is_finite = kafka_is_finite,
     .bytes = kafka_bytes,
