@@ -51,6 +51,9 @@ typedef struct broker_state {
 
 typedef struct kafka_driver {
     tw_source_driver base;
+    bool explicit_group; /* properties.group.id was given */
+    bool start_latest;   /* scan.startup.mode = 'latest' */
+    bool manual;         /* bounded run without a group: assign every partition */
     char *source_name;
     char *topic;
     char *bootstrap;
@@ -479,10 +482,58 @@ static void poll_messages(kafka_driver *k)
     }
 }
 
+/* A bounded run (--exit-at-eof) without a consumer group reads every
+ * partition like kcat -e: it assigns them itself and joins no group, which
+ * saves the group's join (seconds, by design of the protocol). Until the
+ * topic's metadata arrives, it tries again at each read. */
+static void assign_all(kafka_driver *k)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, &md, 200);
+    const rd_kafka_metadata_topic_t *mt = NULL;
+    for (int i = 0; !e && md && i < md->topic_cnt && !mt; i++)
+        if (!strcmp(md->topics[i].topic, k->topic) && !md->topics[i].err &&
+            md->topics[i].partition_cnt > 0)
+            mt = &md->topics[i];
+    if (!mt) {
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(mt->partition_cnt);
+    for (int i = 0; i < mt->partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, k->topic, mt->partitions[i].id)->offset =
+            k->start_latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    if (k->start_timestamp_ms >= 0)
+        seek_to_timestamp(k, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        part_state *p = part(k, parts->elems[i].partition);
+        if (p->resume_offset >= 0)
+            parts->elems[i].offset = p->resume_offset;
+        p->resume_offset = -1;
+        p->assigned = true;
+        p->paused = false;
+        p->polled_next = p->eof_offset = p->done_next = -1;
+    }
+    e = rd_kafka_assign(k->rk, parts);
+    if (e) {
+        say(k, "cannot assign the partitions of '%s': %s", k->topic, rd_kafka_err2str(e));
+    } else {
+        k->assignment_settled = true;
+        say(k, "reading all %d partitions of '%s' up to their current ends (no consumer group: "
+               "set properties.group.id to share the work)",
+            parts->cnt, k->topic);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
 static tw_read_status kafka_read(tw_source_driver *d, tw_batch **out, int32_t *partition,
                                  tw_err *err)
 {
     kafka_driver *k = (kafka_driver *)d;
+    if (k->manual && !k->assignment_settled)
+        assign_all(k);
     assert(k->run_start == k->pos && k->batch->nrows == 0);
     if (k->pos == k->nmsgs)
         poll_messages(k);
@@ -615,6 +666,7 @@ static bool parse_options(kafka_driver *k, rd_kafka_conf_t *conf, const char *co
 {
     const char *mode = "earliest";
     bool have_group = false;
+    k->start_latest = false;
     for (uint32_t i = 0; i < count; i++) {
         const char *key = keys[i], *value = values[i];
         if (!strcmp(key, "connector")) {
@@ -633,6 +685,7 @@ static bool parse_options(kafka_driver *k, rd_kafka_conf_t *conf, const char *co
                                   "'latest', not '%s'",
                                   k->source_name, value);
             mode = value;
+            k->start_latest = !strcmp(value, "latest");
         } else if (!strcmp(key, "scan.startup.timestamp.millis") ||
                    !strcmp(key, "scan.startup.timestamp_millis")) {
             char *end;
@@ -673,6 +726,7 @@ static bool parse_options(kafka_driver *k, rd_kafka_conf_t *conf, const char *co
     if (!conf_set(k, conf, "bootstrap.servers", k->bootstrap, "properties.bootstrap.server", err) ||
         !conf_set(k, conf, "auto.offset.reset", mode, "scan.startup.mode", err))
         return false;
+    k->explicit_group = have_group;
     if (!have_group) {
         size_t n = strlen(k->source_name) + 16;
         char *group = tw_xmalloc(n);
@@ -731,10 +785,14 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
     }
     conf = NULL;
     rd_kafka_poll_set_consumer(k->rk);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, k->topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
+    k->manual = bounded && !k->explicit_group;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!k->manual) {
+        rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(topics, k->topic, RD_KAFKA_PARTITION_UA);
+        e = rd_kafka_subscribe(k->rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+    }
     if (e) {
         tw_err_set(err, TW_ERR_CONFIG, "source '%s': cannot subscribe to topic '%s': %s",
                    source_name, k->topic, rd_kafka_err2str(e));
