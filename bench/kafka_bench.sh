@@ -30,10 +30,10 @@ got=$(kcat -C -e -q -o beginning -t network_metrics -b "$BOOT" -f '%p\n' | wc -l
 t1=$(now)
 kcat -C -e -q -o beginning -t network_metrics -b "$BOOT" >/dev/null || fail "kcat"
 t2=$(now)
-"$bin" run -q --exit-at-eof --no-sinks --source "network_metrics_source=kafka://$BOOT/network_metrics" \
+"$bin" run -q --exit-at-eof --no-sinks --http off --source "network_metrics_source=kafka://$BOOT/network_metrics" \
     --stats-json "$tmp/stats.json" "$seed_sql" 2>"$tmp/tw.err" &
 tw=$!; track_pid $tw
-wait_for "$tmp/tw.err" 'assigned partitions' 60 || fail "no partitions assigned: $(cat "$tmp/tw.err")"
+wait_for "$tmp/tw.err" 'assigned partitions|reading all' 60 || fail "no partitions assigned: $(cat "$tmp/tw.err")"
 ta=$(now)
 wait $tw || fail "tidewatch: $(cat "$tmp/tw.err")"
 t3=$(now)
