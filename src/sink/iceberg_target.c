@@ -237,6 +237,30 @@ static bool write_rows(target *t, file_set *fs, tw_batch *const *batches, uint32
                        tw_err *err)
 {
     tw_value row[256], part[16];
+    if (t->npart == 0 && nb > 0) {
+        /* Unpartitioned: whole batches go to one file (rolled by size). */
+        fs->files = tw_xcalloc(1, sizeof *fs->files);
+        fs->n = 1;
+        open_file *f = &fs->files[0];
+        f->partition = tw_xcalloc(1, sizeof *f->partition);
+        if (!file_start(t, f, t->pq_cols, t->ncols, t->types, err))
+            return false;
+        for (uint32_t b = 0; b < nb; b++) {
+            if (!tw_parquet_writer_add_batch(f->writer, batches[b], err))
+                return false;
+            if (tw_parquet_writer_bytes(f->writer) >= TARGET_FILE_BYTES && b + 1 < nb) {
+                if (!finish_into(t, fs, f, TW_ICEBERG_DATA, err))
+                    return false;
+                tw_parquet_writer_free(f->writer);
+                f->writer = NULL;
+                free(f->location);
+                tw_batch_free(f->staging);
+                if (!file_start(t, f, t->pq_cols, t->ncols, t->types, err))
+                    return false;
+            }
+        }
+        return finish_into(t, fs, f, TW_ICEBERG_DATA, err);
+    }
     for (uint32_t b = 0; b < nb; b++) {
         const tw_batch *in = batches[b];
         for (uint32_t r = 0; r < in->nrows; r++) {
