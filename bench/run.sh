@@ -54,7 +54,7 @@ done > "$tmp/gen"
 gen_s=$(best < "$tmp/gen")
 
 # tidewatch run: rows/s and peak RSS (KiB, from /usr/bin/time %M)
-tw_cmd=("$BIN" run --exit-at-eof --no-sinks --quiet --format csv
+tw_cmd=("$BIN" run --exit-at-eof --no-sinks --http off --quiet --format csv
   --source "network_metrics_source=file:$DATA" --then "$THEN" "$SQL")
 for i in $(seq $RUNS); do
   t0=$(now_ns)
