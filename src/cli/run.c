@@ -44,7 +44,8 @@ static const char run_usage[] =
     "  --threads N            JSON decoding threads per file source (default: one\n"
     "                         per core, at most 4)\n"
     "  --http ADDR            serve the API and dashboard on ADDR (default\n"
-    "                         127.0.0.1:8080; port 0 picks a free one; 'off' disables)\n"
+    "                         127.0.0.1:8080; port 0 picks a free one; 'off' disables;\n"
+    "                         with --exit-at-eof only when given)\n"
     "  --http-token TOKEN     require this bearer token on /api and /metrics\n"
     "                         (default: $TIDEWATCH_HTTP_TOKEN; none when unset)\n"
     "  --anomalies VIEW       the view served as anomalies (default network_anomalies)\n"
@@ -186,7 +187,9 @@ int tw_cmd_run(int argc, char **argv)
     http.token = getenv("TIDEWATCH_HTTP_TOKEN");
     if (http.token && !*http.token)
         http.token = NULL;
-    bool http_on = true;
+    /* The server is for running pipelines: a batch run (--exit-at-eof)
+     * starts it only when --http asks for it. */
+    int http_choice = -1; /* -1: default, 0: off, 1: on */
     int status = 2, c;
     tw_engine *engine = NULL;
     FILE *dead_letter = NULL;
@@ -258,7 +261,7 @@ int tw_cmd_run(int argc, char **argv)
             }
             break;
         case OPT_HTTP:
-            http_on = strcmp(optarg, "off") != 0;
+            http_choice = strcmp(optarg, "off") != 0;
             http.addr = optarg;
             break;
         case OPT_HTTP_TOKEN: http.token = optarg; break;
@@ -325,6 +328,7 @@ int tw_cmd_run(int argc, char **argv)
     }
     if (watch && !tw_engine_watch(engine, watch, stdout, &err))
         goto fail;
+    bool http_on = http_choice < 0 ? !exit_at_eof : http_choice == 1;
     if (http_on) {
         http.barrier_interval_ms = opts.barrier_interval_ms;
         rs.serve = tw_serve_start(engine, &http, &err);

@@ -14,7 +14,7 @@ source_sql network_metrics >"$tmp/p.sql"
 "$bin" gen --count 10000 --devices 16 --seed 3 >"$tmp/one.ndjson"
 "$bin" gen --count 10000 --devices 16 --seed 4 >"$tmp/two.ndjson"
 
-"$bin" run -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/t.csv" 2>"$tmp/t.err" &
+"$bin" run --http off -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/t.csv" 2>"$tmp/t.err" &
 t=$!; track_pid $t
 wait_for "$tmp/t.err" 'unreachable.*retrying' 20 || fail "no message about the unreachable broker: $(cat "$tmp/t.err")"
 mock_cmd "up all"

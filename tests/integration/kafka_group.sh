@@ -16,10 +16,10 @@ source_sql network_metrics >"$tmp/p.sql"
 "$bin" gen --count 20000 --devices 64 --seed 2 >"$tmp/two.ndjson"
 keyed "$tmp/one.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
 
-"$bin" run -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/a.csv" 2>"$tmp/a.err" &
+"$bin" run --http off -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/a.csv" 2>"$tmp/a.err" &
 a=$!; track_pid $a
 wait_for "$tmp/a.err" 'assigned partitions' 20 || fail "A got no partitions: $(cat "$tmp/a.err")"
-"$bin" run -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/b.csv" 2>"$tmp/b.err" &
+"$bin" run --http off -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/b.csv" 2>"$tmp/b.err" &
 b=$!; track_pid $b
 wait_for "$tmp/b.err" 'assigned partitions' 30 || fail "B got no partitions: $(cat "$tmp/b.err")"
 wait_for "$tmp/a.err" 'revoked \(now consuming [0-9]' 30 || fail "A did not give B a share: $(cat "$tmp/a.err")"

@@ -16,10 +16,10 @@ keyed "$tmp/m.ndjson" | kcat -P -b "$BOOT" -t network_metrics -z lz4 -K '	' ||
     fail "kcat could not produce"
 
 query='SELECT * FROM network_anomalies ORDER BY device_id, window_start'
-"$bin" run --exit-at-eof --no-sinks --source "network_metrics_source=kafka://$BOOT/network_metrics" \
+"$bin" run --http off --exit-at-eof --no-sinks --source "network_metrics_source=kafka://$BOOT/network_metrics" \
     "$seed_sql" --then "$query" >"$tmp/kafka.csv" 2>"$tmp/kafka.err" ||
     fail "kafka run exited $?: $(cat "$tmp/kafka.err")"
-"$bin" run --exit-at-eof --no-sinks --source "network_metrics_source=file:$tmp/m.ndjson" \
+"$bin" run --http off --exit-at-eof --no-sinks --source "network_metrics_source=file:$tmp/m.ndjson" \
     "$seed_sql" --then "$query" >"$tmp/file.csv" 2>"$tmp/file.err" ||
     fail "file run exited $?: $(cat "$tmp/file.err")"
 grep -q "^tidewatch: $lines lines, $lines rows" "$tmp/kafka.err" ||
