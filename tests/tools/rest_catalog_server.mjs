@@ -47,7 +47,11 @@ const warehouses = new Map((args.warehouse ?? 'rw_iceberg').split(',').map((name
 const tokenUses = args['token-uses'] ? Number(args['token-uses']) : Infinity;
 const tokens = new Map(); // token -> uses left
 const violations = [];
-const stats = { requests: 0, commits: 0, committed: 0, conflicts: 0, injected500: 0, foreign: 0, tokens: 0, unauthorized: 0 };
+const stats = { requests: 0, commits: 0, committed: 0, conflicts: 0, injected500: 0, foreign: 0, tokens: 0, unauthorized: 0,
+  invalidRequests: 0, commitCycleMs: [] };
+// A writer's commit cycle, as the catalog sees it: from its load of the
+// table (tidewatch refreshes first) to the commit's answer.
+const lastLoad = new Map();
 const faults = { failBeforeApply: 0, failAfterApply: 0, foreignCommits: 0 };
 
 // ---- the contract ----
@@ -283,7 +287,7 @@ function foreignCommit(table) {
   const id = Number(crypto.randomBytes(6).readUIntBE(0, 6));
   const snap = { ...cur, 'snapshot-id': id, 'parent-snapshot-id': cur['snapshot-id'],
     'sequence-number': md['last-sequence-number'] + 1, 'timestamp-ms': ms(),
-    summary: { ...cur.summary, operation: 'append', 'added-records': '0', 'added-data-files': '0' } };
+    summary: { ...cur.summary, operation: 'append', 'added-records': '0', 'added-data-files': '0', 'test.foreign-writer': 'true' } };
   applyCommit(table, { requirements: [], updates: [{ action: 'add-snapshot', snapshot: snap },
     { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': id }] });
 }
@@ -417,8 +421,13 @@ const server = http.createServer((req, res) => {
       violation(where, 'no operation in the contract has this method and path');
       return send(res, 404, { error: { message: `no route ${req.method} ${p}`, type: 'NotFoundException', code: 404 } });
     }
+    const before = violations.length;
     const parsed = validateRequest(found, req, url, body, where);
     const fail = (code, type, message) => send(res, code, { error: { message, type, code } }, found, where);
+    if (violations.length > before) {
+      stats.invalidRequests++;
+      return fail(400, 'BadRequestException', `the request violates the contract: ${violations[before].what}`);
+    }
     if (args.credential && found.tpl !== '/v1/oauth/tokens') {
       const auth = req.headers.authorization ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : null;
@@ -431,9 +440,14 @@ const server = http.createServer((req, res) => {
     }
     const h = handlers[`${req.method} ${found.tpl}`];
     if (!h) return fail(406, 'UnsupportedOperationException', `the test catalog does not implement ${req.method} ${found.tpl}`);
+    const client = `${req.socket.remoteAddress}:${req.socket.remotePort} ${url.pathname}`;
+    const t0 = performance.now();
+    if (req.method === 'GET' && found.tpl.endsWith('{table}')) lastLoad.set(client, t0);
     try {
       const [status, out] = h(found.params, parsed ?? {}, url);
       send(res, status, out, found, where);
+      if (req.method === 'POST' && found.tpl.endsWith('{table}') && status === 200 && lastLoad.has(client))
+        stats.commitCycleMs.push(performance.now() - lastLoad.get(client));
     } catch (e) {
       if (!(e instanceof HttpError)) {
         console.error(e);
