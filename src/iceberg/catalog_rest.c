@@ -552,6 +552,8 @@ static tw_cas_result rest_commit(tw_catalog *base, const char *ns, const char *t
         /* 5xx or no answer: the server may have applied the commit. Look. */
         if (answered)
             status_error(c, "POST", url, &r, err);
+        fprintf(stderr, "tidewatch: %s; commit outcome unknown, reloading %s.%s to look for snapshot %" PRId64 "\n",
+                err->msg, ns, table, snapshot_id);
         tw_err first;
         first = *err;
         bool settled = false;
@@ -568,6 +570,11 @@ static tw_cas_result rest_commit(tw_catalog *base, const char *ns, const char *t
                 continue; /* the catalog is still failing: look again */
             }
             settled = true;
+            fprintf(stderr, "tidewatch: catalog '%s': snapshot %" PRId64 " of %s.%s %s\n",
+                    catalog_label(c), snapshot_id, ns, table,
+                    has ? "is in the table: committed"
+                        : at_expected ? "is not in the table: sending the commit again"
+                                      : "is not in the table and main moved: rebasing");
             if (has) {
                 *metadata_location = loc;
                 *metadata_json = json;

@@ -15,7 +15,8 @@
 // seed:    one run, a commit every 5 ms barrier; reports the commit cycle
 //          latency the catalog observed.
 // faults:  the next commits answer 500 before applying (2), 500 after
-//          applying (2), and 3 are preceded by another writer's commit (409):
+//          applying (2), one applies but answers after the client's 1 s
+//          timeout, and 3 are preceded by another writer's commit (409):
 //          every injected fault is recovered from, no snapshot is duplicated
 //          or lost, every file referenced exists.
 // writers: two sinks on one table run at the same time, committing often.
@@ -131,8 +132,10 @@ let server;
 try {
   if (scenario === 'seed' || scenario === 'faults') {
     server = await startServer();
-    if (scenario === 'faults') await server.json('/__faults', { failBeforeApply: 2, failAfterApply: 2, foreignCommits: 3 });
-    const sql = writeSql('seed_rest', { connection: connection(server.port), sinkOptions: { commit_checkpoint_interval: '1' } });
+    if (scenario === 'faults')
+      await server.json('/__faults', { failBeforeApply: 2, failAfterApply: 2, foreignCommits: 3, hangAfterApply: 1, hangMs: 2500 });
+    const sql = writeSql('seed_rest', { connection: connection(server.port, scenario === 'faults' ? "\n    catalog.timeout_ms = '1000'," : ''),
+      sinkOptions: { commit_checkpoint_interval: '1' } });
     const a = twArgs(sql, input);
     const t0 = Date.now();
     const r = await runTw(a);
@@ -153,6 +156,7 @@ try {
       `catalog applied ${stats.committed} commits (and ${stats.foreign} foreign), table has ${snaps.length} snapshots`);
     if (scenario === 'faults') {
       check(stats.injected500 === 4, `4 injected 500s were answered: ${stats.injected500}`);
+      check(stats.hung === 1, `one commit applied but answered after the client's timeout: ${stats.hung}`);
       check(stats.foreign === 3 && stats.conflicts >= 3, `3 foreign commits made 409s: foreign ${stats.foreign}, conflicts ${stats.conflicts}`);
       check(snaps.length - stats.foreign === ours.length,
         `snapshots: ${ours.length} of tidewatch, ${stats.foreign} foreign, ${snaps.length} in all`);

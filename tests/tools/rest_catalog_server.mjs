@@ -16,10 +16,12 @@
 //
 // Prints "listening PORT" once ready. Test hooks (not part of the
 // contract, not validated): GET /__violations, GET /__stats,
-// POST /__faults {"failBeforeApply": n, "failAfterApply": n, "foreignCommits": n}
-// makes the next n commits answer 500 without applying / 500 after applying,
-// or first lands a snapshot by "another writer" (a copy of the current one)
-// so the request's assert-ref-snapshot-id fails with 409.
+// POST /__faults {"failBeforeApply": n, "failAfterApply": n, "foreignCommits": n,
+// "hangAfterApply": n, "hangMs": ms} makes the next n commits answer 500
+// without applying / 500 after applying, first lands a snapshot by "another
+// writer" (a copy of the current one) so the request's
+// assert-ref-snapshot-id fails with 409, or applies and answers only after
+// hangMs (past the client's timeout).
 // With --credential, /v1 requires a bearer token from POST /v1/oauth/tokens
 // (client credentials); with --token-uses N a token stops working after N
 // requests, so clients must fetch a new one on 401.
@@ -47,12 +49,12 @@ const warehouses = new Map((args.warehouse ?? 'rw_iceberg').split(',').map((name
 const tokenUses = args['token-uses'] ? Number(args['token-uses']) : Infinity;
 const tokens = new Map(); // token -> uses left
 const violations = [];
-const stats = { requests: 0, commits: 0, committed: 0, conflicts: 0, injected500: 0, foreign: 0, tokens: 0, unauthorized: 0,
+const stats = { requests: 0, commits: 0, committed: 0, conflicts: 0, injected500: 0, foreign: 0, hung: 0, tokens: 0, unauthorized: 0,
   invalidRequests: 0, commitCycleMs: [] };
 // A writer's commit cycle, as the catalog sees it: from its load of the
 // table (tidewatch refreshes first) to the commit's answer.
 const lastLoad = new Map();
-const faults = { failBeforeApply: 0, failAfterApply: 0, foreignCommits: 0 };
+const faults = { failBeforeApply: 0, failAfterApply: 0, foreignCommits: 0, hangAfterApply: 0, hangMs: 3000 };
 
 // ---- the contract ----
 const spec = YAML.parse(fs.readFileSync(args.spec, 'utf8'));
@@ -376,6 +378,11 @@ const handlers = {
       stats.injected500++;
       throw new HttpError(500, 'CommitStateUnknownException', 'injected failure after the commit applied');
     }
+    if (faults.hangAfterApply > 0) {
+      faults.hangAfterApply--;
+      stats.hung++;
+      return [200, { 'metadata-location': t.metadataLocation, metadata: t.metadata }, faults.hangMs];
+    }
     return [200, { 'metadata-location': t.metadataLocation, metadata: t.metadata }];
   },
 };
@@ -444,7 +451,8 @@ const server = http.createServer((req, res) => {
     const t0 = performance.now();
     if (req.method === 'GET' && found.tpl.endsWith('{table}')) lastLoad.set(client, t0);
     try {
-      const [status, out] = h(found.params, parsed ?? {}, url);
+      const [status, out, delayMs] = h(found.params, parsed ?? {}, url);
+      if (delayMs) return setTimeout(() => send(res, status, out, found, where), delayMs);
       send(res, status, out, found, where);
       if (req.method === 'POST' && found.tpl.endsWith('{table}') && status === 200 && lastLoad.has(client))
         stats.commitCycleMs.push(performance.now() - lastLoad.get(client));
