@@ -509,6 +509,11 @@ static bool rest_create_table(tw_catalog *base, const char *ns, const char *tabl
         *already_exists = true;
     else if (ok && r.status != 200)
         ok = status_error(c, "POST", tables_url, &r, err);
+    if (!ok)
+        tw_err_prefix(err, "creating table %s.%s in warehouse '%s'%s%s%s", ns, table,
+                      c->warehouse ? c->warehouse : "", c->warehouse_location ? " (" : "",
+                      c->warehouse_location ? c->warehouse_location : "",
+                      c->warehouse_location ? ")" : "");
     response_clear(&r);
     free(body);
     free(tables_url);
