@@ -309,6 +309,19 @@ tw_iceberg_metadata *tw_iceberg_metadata_create(const char *table_uuid, const ch
     return from_root(root, err);
 }
 
+json_t *tw_iceberg_snapshot_to_json(const tw_iceberg_new_snapshot *s, int64_t parent_snapshot_id,
+                                    int32_t schema_id)
+{
+    json_t *snap = json_pack("{s:I, s:I, s:I, s:s, s:O, s:i}", "snapshot-id",
+                             (json_int_t)s->snapshot_id, "sequence-number",
+                             (json_int_t)s->sequence_number, "timestamp-ms",
+                             (json_int_t)s->timestamp_ms, "manifest-list", s->manifest_list,
+                             "summary", s->summary, "schema-id", (int)schema_id);
+    if (snap && parent_snapshot_id != -1)
+        json_object_set_new(snap, "parent-snapshot-id", json_integer(parent_snapshot_id));
+    return snap;
+}
+
 tw_iceberg_metadata *tw_iceberg_metadata_add_snapshot(const tw_iceberg_metadata *base,
                                                       const char *base_location,
                                                       const tw_iceberg_new_snapshot *s,
@@ -316,19 +329,13 @@ tw_iceberg_metadata *tw_iceberg_metadata_add_snapshot(const tw_iceberg_metadata 
 {
     assert(s->sequence_number > base->last_sequence_number);
     json_t *root = json_deep_copy(base->root);
-    json_t *snap = json_pack("{s:I, s:I, s:I, s:s, s:O, s:i}", "snapshot-id",
-                             (json_int_t)s->snapshot_id, "sequence-number",
-                             (json_int_t)s->sequence_number, "timestamp-ms",
-                             (json_int_t)s->timestamp_ms, "manifest-list", s->manifest_list,
-                             "summary", s->summary, "schema-id", (int)base->current_schema_id);
+    json_t *snap = tw_iceberg_snapshot_to_json(s, base->current_snapshot_id, base->current_schema_id);
     if (!root || !snap) {
         json_decref(root);
         json_decref(snap);
         tw_err_set(err, TW_ERR_NOMEM, "cannot build the new table metadata");
         return NULL;
     }
-    if (base->current_snapshot_id != -1)
-        json_object_set_new(snap, "parent-snapshot-id", json_integer(base->current_snapshot_id));
 
     json_t *snaps = json_object_get(root, "snapshots");
     if (!json_is_array(snaps)) {

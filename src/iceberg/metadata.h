@@ -75,6 +75,11 @@ tw_iceberg_metadata *tw_iceberg_metadata_add_snapshot(const tw_iceberg_metadata 
                                                       const tw_iceberg_new_snapshot *s,
                                                       tw_err *err);
 
+/* Snapshot s as a metadata "snapshots" entry (parent omitted when
+ * parent_snapshot_id is -1), a new reference; NULL when out of memory. */
+json_t *tw_iceberg_snapshot_to_json(const tw_iceberg_new_snapshot *s, int64_t parent_snapshot_id,
+                                    int32_t schema_id);
+
 /* The document as JSON text, malloc'ed. */
 char *tw_iceberg_metadata_to_json(const tw_iceberg_metadata *md);
 

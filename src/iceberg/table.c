@@ -99,17 +99,28 @@ static tw_iceberg_metadata *read_metadata(tw_fileio *io, const char *location, t
 /* Makes t current with the catalog: reloads when the pointer moved. */
 static bool refresh(tw_iceberg_table *t, tw_err *err)
 {
-    char *location = NULL;
-    if (!t->cat->ops->load(t->cat, t->ns, t->name, &location, err))
+    char *location = NULL, *json = NULL;
+    if (t->cat->ops->load_table) {
+        if (!t->cat->ops->load_table(t->cat, t->ns, t->name, &location, &json, err))
+            return false;
+    } else if (!t->cat->ops->load(t->cat, t->ns, t->name, &location, err)) {
         return false;
-    if (!location)
+    }
+    if (!location) {
+        free(json);
         return tw_err_set(err, TW_ERR_IO, "table %s.%s no longer exists in the catalog", t->ns,
                           t->name);
+    }
     if (t->metadata_location && strcmp(location, t->metadata_location) == 0) {
         free(location);
+        free(json);
         return true;
     }
-    tw_iceberg_metadata *md = read_metadata(t->io, location, err);
+    tw_iceberg_metadata *md = json ? tw_iceberg_metadata_parse(json, strlen(json), err)
+                                   : read_metadata(t->io, location, err);
+    if (!md && json)
+        tw_err_prefix(err, "metadata of %s.%s (%s) from the catalog", t->ns, t->name, location);
+    free(json);
     if (!md) {
         free(location);
         return false;
@@ -197,6 +208,20 @@ static bool create_table(tw_iceberg_table *t, const char *location, const tw_ice
     tw_iceberg_partition_spec spec;
     if (!tw_iceberg_partition_spec_parse(partition_by, schema, 1000, &spec, err))
         return false;
+    if (t->cat->ops->create_table) {
+        /* The catalog writes the first metadata file itself. */
+        json_t *schema_json = tw_iceberg_schema_to_json(schema, 0);
+        json_t *spec_json = json_pack("{s:i, s:o}", "spec-id", 0, "fields",
+                                      tw_iceberg_partition_fields_to_json(&spec));
+        tw_iceberg_partition_spec_clear(&spec);
+        bool exists = false;
+        bool ok = t->cat->ops->create_table(t->cat, t->ns, t->name, location, schema_json, spec_json,
+                                            &exists, err);
+        json_decref(schema_json);
+        json_decref(spec_json);
+        *created = ok && !exists;
+        return ok;
+    }
     char uuid[37], file_uuid[37];
     uuid4(uuid);
     uuid4(file_uuid);
@@ -245,19 +270,29 @@ tw_iceberg_table *tw_iceberg_table_open(tw_catalog *cat, tw_fileio *io,
     t->io = io;
     t->ns = strdup(ns);
     t->name = strdup(name);
-    char *warehouse = normalize_location(warehouse_location);
-    char *ns_path = strdup(ns);
-    for (char *p = ns_path; *p; p++)
-        if (*p == '.')
-            *p = '/';
-    char *location = str_printf("%s/%s/%s", warehouse, ns_path, name);
-    free(ns_path);
-    free(warehouse);
+    assert(warehouse_location || cat->ops->create_table);
+    char *location = NULL;
+    if (warehouse_location) {
+        char *warehouse = normalize_location(warehouse_location);
+        char *ns_path = strdup(ns);
+        for (char *p = ns_path; *p; p++)
+            if (*p == '.')
+                *p = '/';
+        location = str_printf("%s/%s/%s", warehouse, ns_path, name);
+        free(ns_path);
+        free(warehouse);
+    }
     bool ok = false;
     for (int attempt = 0; attempt < 3 && !ok; attempt++) {
         char *current = NULL;
-        if (!cat->ops->load(cat, ns, name, &current, err))
+        if (cat->ops->load_table) {
+            char *json = NULL;
+            if (!cat->ops->load_table(cat, ns, name, &current, &json, err))
+                goto fail;
+            free(json);
+        } else if (!cat->ops->load(cat, ns, name, &current, err)) {
             goto fail;
+        }
         if (current) {
             free(current);
             ok = refresh(t, err);
@@ -551,6 +586,23 @@ static tw_cas_result commit_attempt(tw_iceberg_table *t, const tw_iceberg_manife
     };
     if (snap.timestamp_ms <= md->last_updated_ms)
         snap.timestamp_ms = md->last_updated_ms + 1;
+    if (t->cat->ops->commit) {
+        /* The catalog writes the metadata and returns it. */
+        json_t *snap_json = tw_iceberg_snapshot_to_json(&snap, md->current_snapshot_id,
+                                                        md->current_schema_id);
+        result = t->cat->ops->commit(t->cat, t->ns, t->name, md->table_uuid,
+                                     md->current_snapshot_id, snap_json, metadata_path, &json, err);
+        json_decref(snap_json);
+        if (result == TW_CAS_OK) {
+            *new_md = tw_iceberg_metadata_parse(json, strlen(json), err);
+            if (!*new_md) {
+                /* Committed, but unreadable: the caller keeps every file. */
+                tw_err_prefix(err, "metadata the catalog returned for %s.%s", t->ns, t->name);
+                result = TW_CAS_ERROR;
+            }
+        }
+        goto cleanup;
+    }
     *new_md = tw_iceberg_metadata_add_snapshot(md, t->metadata_location, &snap, err);
     if (!*new_md)
         goto cleanup;
@@ -646,7 +698,8 @@ bool tw_iceberg_table_commit(tw_iceberg_table *t, const tw_iceberg_data_file *fi
             goto cleanup;
         }
         /* Conflict: this attempt's list and metadata are unreferenced. */
-        tw_fileio_remove(t->io, metadata_path, NULL);
+        if (metadata_path)
+            tw_fileio_remove(t->io, metadata_path, NULL);
         tw_fileio_remove(t->io, list_path, NULL);
         tw_iceberg_metadata_free(new_md);
         free(list_path);

@@ -9,6 +9,7 @@
 
 #include "exec/expr.h"
 #include "iceberg/catalog.h"
+#include "iceberg/catalog_rest.h"
 #include "iceberg/fileio.h"
 #include "iceberg/iceberg.h"
 #include "iceberg/parquet.h"
@@ -392,14 +393,17 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
         return tw_err_set(err, TW_ERR_CONFIG,
                           "catalog.type is required: 'sql' (with catalog.uri = 'sqlite:PATH' or "
                           "a PostgreSQL URI), 'jdbc', or 'storage'");
-    if (!strcmp(cat_type, "rest") || !strcmp(cat_type, "glue") || !strcmp(cat_type, "hive"))
+    if (!strcmp(cat_type, "glue") || !strcmp(cat_type, "hive"))
         return tw_err_set(err, TW_ERR_UNSUPPORTED,
-                          "catalog.type = '%s' is not supported yet (use 'sql', 'jdbc' or "
-                          "'storage' with a local warehouse.path)",
+                          "catalog.type = '%s' is not supported yet (use 'rest', 'sql', 'jdbc' or "
+                          "'storage')",
                           cat_type);
-    if (!warehouse)
+    bool rest = !strcmp(cat_type, "rest");
+    if (!warehouse && !rest)
         return tw_err_set(err, TW_ERR_CONFIG, "warehouse.path is required (a local directory)");
-    if (!strncmp(warehouse, "s3://", 5) || !strncmp(warehouse, "s3a://", 6))
+    /* For a REST catalog warehouse.path names the catalog's warehouse and
+     * the catalog chooses table locations. */
+    if (!rest && (!strncmp(warehouse, "s3://", 5) || !strncmp(warehouse, "s3a://", 6)))
         return tw_err_set(err, TW_ERR_UNSUPPORTED,
                           "warehouse.path '%s': S3 storage is not supported yet (use a local "
                           "directory)",
@@ -413,11 +417,33 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     kn = strlen(WATERMARK_KEY) + strlen(o->sink_name) + 1;
     t->watermark_key = tw_xmalloc(kn);
     snprintf(t->watermark_key, kn, "%s%s", WATERMARK_KEY, o->sink_name);
-    char *wh = resolve_path(o->data_dir, warehouse);
+    char *wh = rest ? NULL : resolve_path(o->data_dir, warehouse);
     char *uri = NULL;
     bool ok = false;
     t->io = tw_fileio_open_local();
-    if (!strcmp(cat_type, "storage")) {
+    if (rest) {
+        const char *timeout = opt(o, "catalog.timeout_ms");
+        tw_catalog_rest_opts ro = {
+            .uri = opt(o, "catalog.uri"),
+            .warehouse = warehouse,
+            .token = opt(o, "catalog.token") ? opt(o, "catalog.token") : opt(o, "token"),
+            .credential = opt(o, "catalog.credential") ? opt(o, "catalog.credential")
+                                                       : opt(o, "credential"),
+            .oauth2_server_uri = opt(o, "catalog.oauth2-server-uri")
+                                     ? opt(o, "catalog.oauth2-server-uri")
+                                     : opt(o, "catalog.oauth2_server_uri"),
+            .scope = opt(o, "catalog.scope"),
+            .catalog_name = opt(o, "catalog.name"),
+            .timeout_ms = timeout ? strtol(timeout, NULL, 10) : 0,
+        };
+        if (!ro.uri) {
+            tw_err_set(err, TW_ERR_CONFIG,
+                       "catalog.uri is required for catalog.type = 'rest' (e.g. "
+                       "'http://localhost:8181/catalog')");
+            goto done;
+        }
+        t->catalog = tw_catalog_open_rest(&ro, err);
+    } else if (!strcmp(cat_type, "storage")) {
         t->catalog = tw_catalog_open_storage(wh, err);
     } else if (!strcmp(cat_type, "sql") || !strcmp(cat_type, "jdbc")) {
         const char *u = opt(o, "catalog.uri");
@@ -440,7 +466,7 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
                                          opt(o, "catalog.name") ? opt(o, "catalog.name") : "default",
                                          err);
     } else {
-        tw_err_set(err, TW_ERR_CONFIG, "unknown catalog.type '%s' (use 'sql', 'jdbc' or 'storage')",
+        tw_err_set(err, TW_ERR_CONFIG, "unknown catalog.type '%s' (use 'rest', 'sql', 'jdbc' or 'storage')",
                    cat_type);
         goto done;
     }

@@ -147,7 +147,7 @@ static tw_cas_result rc_swap(tw_catalog *c, const char *ns, const char *t, const
     return rc->inner->ops->swap(rc->inner, ns, t, expected, new_location, err);
 }
 
-static const tw_catalog_ops racing_ops = {"racing", rc_load, rc_create, rc_swap, NULL};
+static const tw_catalog_ops racing_ops = {.kind = "racing", .load = rc_load, .create = rc_create, .swap = rc_swap};
 
 static void test_commit_retries_after_conflict(void **state)
 {

@@ -1,0 +1,27 @@
+# The seed pipeline through a REST catalog (tests/integration/rest_catalog.mjs)
+# against tests/tools/rest_catalog_server.mjs, which validates every request
+# and response against the Iceberg REST OpenAPI contract: the seed's
+# connection, injected 500s and 409s on commits, two concurrent writers, and
+# OAuth2 client credentials with expiring tokens. Included from
+# tests/integration.cmake; CMAKE_CURRENT_SOURCE_DIR is tests/.
+find_program(TW_NODE node REQUIRED)
+set(TW_REST_SPEC ${CMAKE_SOURCE_DIR}/../shared/specs/iceberg-rest-catalog-open-api.yaml
+  CACHE FILEPATH "the Iceberg REST catalog OpenAPI contract the test catalog validates against")
+set(TW_REST_OUT ${CMAKE_CURRENT_BINARY_DIR}/rest-catalog-out)
+
+foreach(scenario seed faults writers oauth)
+  add_test(NAME integration.rest_catalog_${scenario}
+    COMMAND ${TW_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/rest_catalog.mjs
+      --bin $<TARGET_FILE:tidewatch> --server ${CMAKE_CURRENT_SOURCE_DIR}/tools/rest_catalog_server.mjs
+      --spec ${TW_REST_SPEC} --scenario ${scenario} --count 200000 --workdir ${TW_REST_OUT}/${scenario})
+  set_tests_properties(integration.rest_catalog_${scenario} PROPERTIES TIMEOUT 120 LABELS "iceberg;rest")
+endforeach()
+
+if(TW_SANITIZERS)
+  add_test(NAME san.integration.rest_catalog_faults
+    COMMAND ${TW_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/rest_catalog.mjs
+      --bin $<TARGET_FILE:tidewatch_san> --server ${CMAKE_CURRENT_SOURCE_DIR}/tools/rest_catalog_server.mjs
+      --spec ${TW_REST_SPEC} --scenario faults --count 200000 --workdir ${TW_REST_OUT}/san_faults)
+  set_tests_properties(san.integration.rest_catalog_faults PROPERTIES TIMEOUT 180 LABELS "iceberg;rest"
+    ENVIRONMENT "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1;ASAN_OPTIONS=detect_leaks=1")
+endif()
