@@ -23,6 +23,10 @@ add_test(NAME integration.iceberg_sink_pg
 add_test(NAME integration.iceberg_sink_crash
   COMMAND ${TW_NODE} ${TW_SINK_JS}/iceberg_sink_crash.mjs --bin $<TARGET_FILE:tidewatch>
     --count 2000000 --seed 1 --workdir ${TW_SINK_OUT}/crash)
+add_test(NAME integration.iceberg_sink_crash_kafka
+  COMMAND ${TW_NODE} ${TW_SINK_JS}/iceberg_sink_crash.mjs --bin $<TARGET_FILE:tidewatch>
+    --count 60000 --seed 2 --workdir ${TW_SINK_OUT}/crash_kafka
+    --kafka-mock $<TARGET_FILE:kafka_mock>)
 add_test(NAME integration.iceberg_sink_upsert
   COMMAND ${TW_NODE} ${TW_SINK_JS}/iceberg_sink_upsert.mjs --bin $<TARGET_FILE:tidewatch>
     --count 100000 --workdir ${TW_SINK_OUT}/upsert)
@@ -31,6 +35,7 @@ add_test(NAME integration.iceberg_sink_shared
     --count 50000 --workdir ${TW_SINK_OUT}/shared)
 set_tests_properties(integration.iceberg_sink_sqlite integration.iceberg_sink_sqlite_commits
   integration.iceberg_sink_relpath integration.iceberg_sink_pg integration.iceberg_sink_crash
+  integration.iceberg_sink_crash_kafka
   integration.iceberg_sink_upsert integration.iceberg_sink_shared PROPERTIES TIMEOUT 120 LABELS iceberg)
 
 if(TW_SANITIZERS)

@@ -48,8 +48,12 @@ typedef struct position_span {
 
 typedef struct partition_time {
     bool seen;
-    int64_t max_event_us;
+    int64_t max_event_us;       /* on the WATERMARK column */
+    bool progress_seen;
+    int64_t progress_us;        /* newest event time on the window column */
     int64_t last_data_mono_us;
+    bool live;                  /* the driver lists it (or it has had data) */
+    int64_t live_since_mono_us;
     /* Replay bookkeeping, oldest first (see replay_positions). */
     position_span *spans;
     uint32_t nspans, cap_spans;
@@ -732,6 +736,30 @@ static bool exec_create_connection(tw_engine *e, const tw_sql_script *script,
 }
 
 static char *replay_positions(void *ctx, int64_t wm_us, int64_t window_us);
+static bool min_event_time(source_entry *s, int64_t now_us, bool progress, int64_t *out_us);
+
+/* Event time every source has reached (on the columns windows use): the
+ * minimum over sources and their live partitions. False while one of them
+ * cannot tell yet. */
+static bool sources_progress(void *ctx, int64_t *event_time_us)
+{
+    tw_engine *e = ctx;
+    int64_t now = tw_now_mono_us(), min = INT64_MAX;
+    bool any = false;
+    for (uint32_t i = 0; i < e->nsources; i++) {
+        source_entry *s = e->sources[i];
+        int64_t t;
+        if (s->event_col < 0)
+            continue;
+        if (!min_event_time(s, now, true, &t))
+            return false;
+        min = t < min ? t : min;
+        any = true;
+    }
+    if (any)
+        *event_time_us = min;
+    return any;
+}
 
 static void sink_entry_free(tw_engine *e, sink_entry *s)
 {
@@ -821,6 +849,7 @@ static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *fr
         .resume_watermark_us = INT64_MIN,
         .positions = replay_positions,
         .positions_ctx = e,
+        .progress = sources_progress,
     };
     const char *every = options_get(o, "commit_checkpoint_interval");
     if (every) {
@@ -1426,23 +1455,63 @@ static partition_time *partition_slot(source_entry *s, int32_t partition)
     return &s->parts[idx];
 }
 
-/* The source's watermark: the smallest event-time maximum over partitions
- * that have data and are not idle, minus the declared delay. */
-static bool current_watermark(source_entry *s, int64_t now_us, int64_t *wm_us)
+/* Refreshes which partitions event time must wait for: every partition the
+ * driver lists; one that has had no data for PARTITION_IDLE_US stops
+ * holding event time back. */
+static void refresh_partitions(source_entry *s, int64_t now_us)
 {
-    bool any = false;
+    if (!s->driver || !s->driver->ops->live_partitions)
+        return;
+    int32_t list[4096];
+    uint32_t n = s->driver->ops->live_partitions(s->driver, list, 4096);
+    for (uint32_t i = 0; i < s->nparts; i++)
+        s->parts[i].live = false;
+    for (uint32_t i = 0; i < n; i++) {
+        partition_time *p = partition_slot(s, list[i]);
+        if (!p->live_since_mono_us)
+            p->live_since_mono_us = now_us;
+        p->live = true;
+    }
+}
+
+/* The smallest, over the partitions event time waits for, of their newest
+ * event time (on the WATERMARK column, or with progress, the window
+ * column). False while some partition has not been heard from yet. */
+static bool min_event_time(source_entry *s, int64_t now_us, bool progress, int64_t *out_us)
+{
+    bool any = false, listed = s->driver && s->driver->ops->live_partitions;
     int64_t min = INT64_MAX;
     for (uint32_t i = 0; i < s->nparts; i++) {
         partition_time *p = &s->parts[i];
-        if (!p->seen || (s->nparts > 1 && now_us - p->last_data_mono_us > PARTITION_IDLE_US))
+        bool seen = progress ? p->progress_seen : p->seen;
+        int64_t t = progress ? p->progress_us : p->max_event_us;
+        if (listed && !p->live)
+            continue; /* revoked, or read to its end */
+        if (!seen) {
+            if (listed && now_us - p->live_since_mono_us <= PARTITION_IDLE_US)
+                return false; /* not heard from yet: wait for it */
             continue;
-        if (p->max_event_us < min)
-            min = p->max_event_us;
+        }
+        if (s->nparts > 1 && now_us - p->last_data_mono_us > PARTITION_IDLE_US)
+            continue;
+        if (t < min)
+            min = t;
         any = true;
     }
     if (any)
-        *wm_us = min - s->rel.watermark_delay_us;
+        *out_us = min;
     return any;
+}
+
+/* The source's watermark: the smallest event-time maximum over partitions
+ * that are not idle, minus the declared delay. */
+static bool current_watermark(source_entry *s, int64_t now_us, int64_t *wm_us)
+{
+    int64_t min;
+    if (!min_event_time(s, now_us, false, &min))
+        return false;
+    *wm_us = min - s->rel.watermark_delay_us;
+    return true;
 }
 
 /* Drops rows older than the watermark and advances the partition's event
@@ -1469,7 +1538,7 @@ static void apply_watermark(source_entry *s, tw_batch *b, int32_t partition, int
             if (!p->seen || t > p->max_event_us) {
                 p->max_event_us = t;
                 p->seen = true;
-                if (s->nparts == 1 || partition < 0) {
+                if (partition < 0) {
                     /* One partition: the watermark follows every row. */
                     int64_t nwm = t - s->rel.watermark_delay_us;
                     if (!have_wm || nwm > wm)
@@ -1514,9 +1583,7 @@ static void advance_watermark(source_entry *s, int64_t now_us)
  * span when it starts at the same position (batches of one chunk). */
 static void note_position(source_entry *s, const tw_batch *b, int32_t partition)
 {
-    uint64_t pos;
-    if (s->event_col < 0 || !s->driver->ops->batch_position ||
-        !s->driver->ops->batch_position(s->driver, &pos))
+    if (s->event_col < 0)
         return;
     const tw_column *tc = &b->cols[s->event_col];
     int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -1529,6 +1596,13 @@ static void note_position(source_entry *s, const tw_batch *b, int32_t partition)
     if (lo > hi)
         return;
     partition_time *p = partition_slot(s, partition);
+    if (!p->progress_seen || hi > p->progress_us) {
+        p->progress_us = hi;
+        p->progress_seen = true;
+    }
+    uint64_t pos;
+    if (!s->driver->ops->batch_position || !s->driver->ops->batch_position(s->driver, &pos))
+        return;
     position_span *last = p->nspans ? &p->spans[p->nspans - 1] : NULL;
     if (last && last->position == pos) {
         last->min_us = lo < last->min_us ? lo : last->min_us;
@@ -1544,6 +1618,7 @@ static void note_position(source_entry *s, const tw_batch *b, int32_t partition)
 
 static void emit_batch(source_entry *s, tw_batch *b, int32_t partition, int64_t now_us)
 {
+    partition_slot(s, partition)->last_data_mono_us = now_us;
     note_position(s, b, partition);
     if (s->rel.watermark_col >= 0)
         apply_watermark(s, b, partition, now_us);
@@ -1560,6 +1635,7 @@ static int source_pump(source_entry *s, tw_err *err)
         return 0;
     int64_t now = tw_now_mono_us();
     int worked = 0;
+    refresh_partitions(s, now);
     for (int i = 0; i < BATCHES_PER_PUMP; i++) {
         int32_t partition = -1;
         tw_batch *batch = NULL;

@@ -287,11 +287,19 @@ static void sink_barrier(tw_node *node)
          * a lateness past its end has arrived, or the input has been idle
          * that long. */
         int64_t idle_us = tw_now_mono_us() - s->last_input_mono_us;
-        int64_t wm = s->max_end_us - s->cfg.window_size_us - s->cfg.lateness_us;
-        if (idle_us > s->cfg.lateness_us)
-            wm += idle_us;
-        advance_watermark(s, wm);
-        finalize(s);
+        int64_t progress_us;
+        bool known = true;
+        if (s->cfg.progress)
+            known = s->cfg.progress(s->cfg.positions_ctx, &progress_us);
+        else
+            progress_us = s->max_end_us - s->cfg.window_size_us;
+        if (known) {
+            int64_t wm = progress_us - s->cfg.lateness_us;
+            if (idle_us > s->cfg.lateness_us)
+                wm += idle_us;
+            advance_watermark(s, wm);
+            finalize(s);
+        }
     }
     if (++s->barriers >= s->cfg.commit_every) {
         s->barriers = 0;

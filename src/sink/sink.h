@@ -73,6 +73,10 @@ typedef struct tw_sink_config {
      * malloc'ed). */
     char *(*positions)(void *ctx, int64_t watermark_us, int64_t window_size_us);
     void *positions_ctx;
+    /* The event time every input has reached (called with positions_ctx);
+     * false while unknown. The implicit watermark is this minus the
+     * lateness. NULL: the newest window seen stands in for it. */
+    bool (*progress)(void *ctx, int64_t *event_time_us);
 } tw_sink_config;
 
 /* Creates the sink node; the target is taken over (closed on free). */

@@ -521,6 +521,9 @@ static void assign_all(kafka_driver *k)
         say(k, "cannot assign the partitions of '%s': %s", k->topic, rd_kafka_err2str(e));
     } else {
         k->assignment_settled = true;
+        /* Ends first: an empty partition is then known to be finished and
+         * does not hold event time back. */
+        learn_end_offsets(k);
         say(k, "reading all %d partitions of '%s' up to their current ends (no consumer group: "
                "set properties.group.id to share the work)",
             parts->cnt, k->topic);
@@ -597,6 +600,22 @@ static bool kafka_seek(tw_source_driver *d, int32_t partition, uint64_t position
     return true;
 }
 
+static uint32_t kafka_live_partitions(const tw_source_driver *d, int32_t *out, uint32_t max)
+{
+    const kafka_driver *k = (const kafka_driver *)d;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < k->nparts && n < max; i++) {
+        const part_state *p = &k->parts[i];
+        /* Finished: read to its end, and every row polled has gone through
+         * the pipeline (rows still buffered here are not in windows yet). */
+        bool finished = k->bounded && reached_end(p) &&
+                        (p->polled_next < 0 || p->done_next >= p->polled_next);
+        if (p->assigned && !finished)
+            out[n++] = (int32_t)i;
+    }
+    return n;
+}
+
 static void kafka_stats(const tw_source_driver *d, tw_decode_stats *out)
 {
     *out = ((const kafka_driver *)d)->stats;
@@ -643,6 +662,7 @@ static const tw_source_driver_ops kafka_ops = {
     .done = kafka_done,
     .batch_position = kafka_batch_position,
     .seek = kafka_seek,
+    .live_partitions = kafka_live_partitions,
     .stats = kafka_stats,
     .is_finite = kafka_is_finite,
     .bytes = kafka_bytes,

@@ -56,6 +56,12 @@ typedef struct tw_source_driver_ops {
      * such a batch reported, before the first read. */
     bool (*batch_position)(const tw_source_driver *d, uint64_t *position);
     bool (*seek)(tw_source_driver *d, int32_t partition, uint64_t position, tw_err *err);
+    /* The partitions that still have rows to give (assigned, and in a
+     * bounded run not yet at their end), into out[0..max); returns how many.
+     * NULL when the source has one partition. Event time waits for every
+     * one of them, so a partition read later does not find its windows
+     * closed by another partition's progress. */
+    uint32_t (*live_partitions)(const tw_source_driver *d, int32_t *out, uint32_t max);
 } tw_source_driver_ops;
 
 struct tw_source_driver {

@@ -59,8 +59,8 @@ export function run(cmd, args, opts = {}) {
 
 export const shellLine = (cmd, args) => [cmd, ...args.map((a) => (/[\s'*"]/.test(a) ? `'${a}'` : a))].join(' ');
 
-export function gen(bin, n, seed, file) {
-  const r = run(bin, ['gen', '--count', String(n), '--seed', String(seed), '--out', file]);
+export function gen(bin, n, seed, file, extra = []) {
+  const r = run(bin, ['gen', '--count', String(n), '--seed', String(seed), '--out', file, ...extra]);
   if (r.status !== 0) throw new Error(`tidewatch gen failed (${r.status}): ${r.stderr}`);
 }
 
