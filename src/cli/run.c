@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "common/timeutil.h"
 #include "exec/engine.h"
+#include "serve/history.h"
 #include "serve/server.h"
 
 static const char run_usage[] =
@@ -192,6 +193,7 @@ int tw_cmd_run(int argc, char **argv)
     int http_choice = -1; /* -1: default, 0: off, 1: on */
     int status = 2, c;
     tw_engine *engine = NULL;
+    tw_history *history = NULL;
     FILE *dead_letter = NULL;
     tw_err err;
     tw_err_clear(&err);
@@ -330,6 +332,23 @@ int tw_cmd_run(int argc, char **argv)
         goto fail;
     bool http_on = http_choice < 0 ? !exit_at_eof : http_choice == 1;
     if (http_on) {
+        /* The anomaly view's older windows are read back from the table its
+         * sink writes; without a readable sink the API serves live rows. */
+        tw_engine_sink_info sink;
+        if (tw_engine_sink_of(engine, http.anomaly_view, &sink)) {
+            tw_history_opts hopts = {.keys = (const char *const *)sink.keys,
+                                     .values = (const char *const *)sink.values,
+                                     .nopts = sink.nopts,
+                                     .data_dir = opts.data_dir};
+            tw_err herr;
+            history = tw_history_open(&hopts, &herr);
+            if (history)
+                tw_history_publish(http.anomaly_view, history);
+            else if (!quiet)
+                fprintf(stderr, "tidewatch: sink '%s': history is not served: %s\n", sink.name,
+                        herr.msg);
+            tw_engine_sink_info_free(&sink);
+        }
         http.barrier_interval_ms = opts.barrier_interval_ms;
         rs.serve = tw_serve_start(engine, &http, &err);
         if (!rs.serve)
@@ -388,6 +407,10 @@ fail:
     fprintf(stderr, "%s\n", err.msg);
 out:
     tw_serve_stop(rs.serve);
+    if (history) {
+        tw_history_publish(http.anomaly_view, NULL);
+        tw_history_free(history);
+    }
     tw_engine_free(engine);
     if (dead_letter)
         fclose(dead_letter);

@@ -2004,6 +2004,51 @@ struct tw_mv *tw_engine_find_mv(tw_engine *e, const char *name)
     return NULL;
 }
 
+bool tw_engine_sink_of(tw_engine *e, const char *view, tw_engine_sink_info *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < e->nsinks; i++) {
+        const sink_entry *s = e->sinks[i];
+        if (!name_is(s->from, view))
+            continue;
+        /* The connection's options first, the sink's own on top, as the
+         * sink itself merged them. */
+        options merged = {0};
+        const char *conn = options_get(&s->with, "connection");
+        const char *short_name = conn && strrchr(conn, '.') ? strrchr(conn, '.') + 1 : conn;
+        for (uint32_t c = 0; short_name && c < e->nconns; c++)
+            if (name_is(e->conns[c]->name, short_name))
+                for (uint32_t k = 0; k < e->conns[c]->with.count; k++)
+                    options_put(&merged, e->conns[c]->with.items[k].key,
+                                e->conns[c]->with.items[k].value);
+        for (uint32_t k = 0; k < s->with.count; k++)
+            options_put(&merged, s->with.items[k].key, s->with.items[k].value);
+        out->name = tw_xstrdup(s->name);
+        out->nopts = merged.count;
+        out->keys = tw_xcalloc(merged.count + 1, sizeof *out->keys);
+        out->values = tw_xcalloc(merged.count + 1, sizeof *out->values);
+        for (uint32_t k = 0; k < merged.count; k++) {
+            out->keys[k] = tw_xstrdup(merged.items[k].key);
+            out->values[k] = tw_xstrdup(merged.items[k].value);
+        }
+        options_free(&merged);
+        return true;
+    }
+    return false;
+}
+
+void tw_engine_sink_info_free(tw_engine_sink_info *info)
+{
+    for (uint32_t k = 0; k < info->nopts; k++) {
+        free(info->keys[k]);
+        free(info->values[k]);
+    }
+    free(info->keys);
+    free(info->values);
+    free(info->name);
+    memset(info, 0, sizeof *info);
+}
+
 typedef struct tap_node {
     tw_node base;
     void (*fn)(void *ctx, const tw_batch *changes);

@@ -106,6 +106,22 @@ struct tw_mv *tw_engine_find_mv(tw_engine *engine, const char *name);
 bool tw_engine_tap(tw_engine *engine, const char *mv_name,
                    void (*fn)(void *ctx, const tw_batch *changes), void *ctx, tw_err *err);
 
+/* A sink's name and options: its connection's options with the sink's own
+ * WITH options on top (what the sink opened its table with). Strings are
+ * malloc'ed copies; free with tw_engine_sink_info_free. */
+typedef struct tw_engine_sink_info {
+    char *name;
+    char **keys;
+    char **values;
+    uint32_t nopts;
+} tw_engine_sink_info;
+
+/* Fills *out for the first sink FROM view `view` (e.g. to read the table
+ * the view's history is written to). False, with *out zeroed, when no sink
+ * reads the view. Call from the thread that executes DDL. */
+bool tw_engine_sink_of(tw_engine *engine, const char *view, tw_engine_sink_info *out);
+void tw_engine_sink_info_free(tw_engine_sink_info *info);
+
 /* Number of rows held by a view, or -1 when there is no such view. */
 int64_t tw_engine_mv_rows(tw_engine *engine, const char *mv_name);
 

@@ -10,6 +10,7 @@
 
 #include "common/arena.h"
 #include "common/timeutil.h"
+#include "serve/history.h"
 
 #define ANOMALIES_MAX_LIMIT 2000
 #define ANOMALIES_DEFAULT_LIMIT 15
@@ -283,6 +284,104 @@ static void collect_row(void *ctx, const tw_rowstore_row *row)
     json_array_append_new(rc->rows, tw_api_row_json(rc->store, row));
 }
 
+/* ---- live rows merged with the Iceberg history --------------------------- */
+
+/* Two streams in the same (window_start, device_id) order: the live store's
+ * rows and the history's rows the live store does not hold. Positions are
+ * counted over the merge, so offset and limit page across the boundary. */
+typedef struct merge_ctx {
+    tw_history_cursor *history;
+    bool has_history_row;
+    tw_rowstore_row history_row;
+    bool desc;
+    uint64_t pos, offset, limit;
+    void (*visit)(void *ctx, const tw_rowstore_row *row);
+    void *ctx;
+} merge_ctx;
+
+static void merge_emit(merge_ctx *m, const tw_rowstore_row *row)
+{
+    if (m->pos >= m->offset && m->pos - m->offset < m->limit)
+        m->visit(m->ctx, row);
+    m->pos++;
+}
+
+static bool history_first(const merge_ctx *m, const tw_rowstore_row *live)
+{
+    const tw_rowstore_row *h = &m->history_row;
+    int cmp = h->window_start_us != live->window_start_us
+                  ? (h->window_start_us < live->window_start_us ? -1 : 1)
+                  : strcmp(h->device_id, live->device_id);
+    return m->desc ? cmp > 0 : cmp < 0;
+}
+
+static void merge_history_until(merge_ctx *m, const tw_rowstore_row *live)
+{
+    while (m->has_history_row && (!live || history_first(m, live))) {
+        if (!live && m->pos >= m->offset + m->limit)
+            return;
+        merge_emit(m, &m->history_row);
+        m->has_history_row = tw_history_next(m->history, &m->history_row);
+    }
+}
+
+static void merge_live_row(void *ctx, const tw_rowstore_row *row)
+{
+    merge_ctx *m = ctx;
+    merge_history_until(m, row);
+    merge_emit(m, row);
+}
+
+/* tw_rowstore_query over the anomaly store and its history (when tidewatch
+ * run published one for the view): the same filter, order and paging, each
+ * (device, window) once with the live row winning. Without history, or if
+ * the table cannot be read, the live rows alone. */
+static uint64_t query_anomalies(const tw_api *api, const tw_rowstore_filter *f, bool desc,
+                                uint64_t offset, uint64_t limit,
+                                void (*visit)(void *ctx, const tw_rowstore_row *row), void *ctx)
+{
+    tw_history *history = tw_history_find(api->anomaly_view);
+    uint64_t history_total = 0;
+    tw_history_cursor *cursor = NULL;
+    if (history) {
+        tw_err err;
+        cursor = tw_history_query(history, api->anomalies, f, desc, &history_total, &err);
+        if (!cursor)
+            fprintf(stderr, "tidewatch: answering from live rows only: %s\n", err.msg);
+    }
+    if (!cursor || !history_total) {
+        tw_history_cursor_free(cursor);
+        return tw_rowstore_query(api->anomalies, f, desc, offset, limit, visit, ctx);
+    }
+    merge_ctx m = {.history = cursor, .desc = desc, .offset = offset,
+                   .limit = limit > UINT64_MAX - offset ? UINT64_MAX - offset : limit,
+                   .visit = visit, .ctx = ctx};
+    m.has_history_row = tw_history_next(cursor, &m.history_row);
+    /* A live row's merged position is at least its live position, so the
+     * first offset + limit live rows are all a page can need. */
+    uint64_t live_total = tw_rowstore_query(api->anomalies, f, desc, 0, m.offset + m.limit,
+                                            merge_live_row, &m);
+    merge_history_until(&m, NULL);
+    tw_history_cursor_free(cursor);
+    return live_total + history_total;
+}
+
+/* The anomaly store's window_start range widened by the history's. */
+static bool anomaly_bounds(const tw_api *api, int64_t *min_us, int64_t *max_us)
+{
+    bool any = tw_rowstore_bounds(api->anomalies, min_us, max_us);
+    tw_history *history = tw_history_find(api->anomaly_view);
+    int64_t hmin, hmax;
+    if (history && tw_history_bounds(history, &hmin, &hmax)) {
+        if (!any || hmin < *min_us)
+            *min_us = hmin;
+        if (!any || hmax > *max_us)
+            *max_us = hmax;
+        any = true;
+    }
+    return any;
+}
+
 static bool need_store(const tw_rowstore *store, const char *view, const char *option,
                        tw_api_reply *reply)
 {
@@ -312,8 +411,8 @@ static void route_anomalies(const tw_api *api, const params *p, tw_api_reply *re
     f.match_types = true;
     rows_ctx rc = {api->anomalies, json_array()};
     /* No type selected matches nothing (the seed's rule). */
-    uint64_t total = f.types ? tw_rowstore_query(api->anomalies, &f, desc, (uint64_t)offset,
-                                                 (uint64_t)limit, collect_row, &rc)
+    uint64_t total = f.types ? query_anomalies(api, &f, desc, (uint64_t)offset, (uint64_t)limit,
+                                               collect_row, &rc)
                              : 0;
     json_t *o = json_object();
     json_object_set_new(o, "total", json_integer((json_int_t)total));
@@ -431,8 +530,7 @@ static void route_anomalies_csv(const tw_api *api, const params *p, tw_api_reply
     }
     buf_add(&cc.out, "types\r\n", 7);
     if (f.types)
-        tw_rowstore_query(api->anomalies, &f, desc, (uint64_t)offset, (uint64_t)limit, csv_row,
-                          &cc);
+        query_anomalies(api, &f, desc, (uint64_t)offset, (uint64_t)limit, csv_row, &cc);
     reply->status = 200;
     reply->content_type = "text/csv; charset=utf-8";
     reply->body = cc.out.data;
@@ -641,7 +739,7 @@ static void route_summary(const tw_api *api, const params *p, tw_api_reply *repl
         return;
     f.match_types = true;
     int64_t min_us, max_us;
-    bool any = tw_rowstore_bounds(api->anomalies, &min_us, &max_us);
+    bool any = anomaly_bounds(api, &min_us, &max_us);
     int64_t lo_us = f.from_us != INT64_MIN ? f.from_us : min_us;
     int64_t hi_us = f.to_us != INT64_MAX ? f.to_us : max_us;
     uint32_t ntypes = tw_rowstore_ntypes(api->anomalies);
@@ -669,7 +767,7 @@ static void route_summary(const tw_api *api, const params *p, tw_api_reply *repl
         sc.nbuckets = (uint32_t)nb;
         sc.counts = tw_xcalloc((size_t)nb * (ntypes + 1), sizeof *sc.counts);
         if (f.types)
-            tw_rowstore_query(api->anomalies, &f, false, 0, UINT64_MAX, summary_row, &sc);
+            query_anomalies(api, &f, false, 0, UINT64_MAX, summary_row, &sc);
     } else if (!bucket_s) {
         bucket_s = 60;
     }

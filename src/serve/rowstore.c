@@ -444,17 +444,18 @@ size_t tw_rowstore_display_time(int64_t us, int32_t tz_offset_min, char *buf)
     return len;
 }
 
-static bool row_matches(const srow *r, const tw_rowstore_filter *f)
+static bool key_matches(int64_t start_us, const char *device, uint64_t types,
+                        const tw_rowstore_filter *f)
 {
-    if (f->match_types && !(r->types & f->types))
+    if (f->match_types && !(types & f->types))
         return false;
-    if (f->device_id && strcmp(r->key.device, f->device_id))
+    if (f->device_id && strcmp(device, f->device_id))
         return false;
     if (f->q && *f->q) {
-        if (strcasestr(r->key.device, f->q))
+        if (strcasestr(device, f->q))
             return true;
         char shown[32];
-        tw_rowstore_display_time(r->key.start_us, f->tz_offset_min, shown);
+        tw_rowstore_display_time(start_us, f->tz_offset_min, shown);
         if (strcasestr(shown, f->q))
             return true;
         shown[10] = 'T';
@@ -463,6 +464,31 @@ static bool row_matches(const srow *r, const tw_rowstore_filter *f)
         return strcasestr(shown, f->q) != NULL;
     }
     return true;
+}
+
+static bool row_matches(const srow *r, const tw_rowstore_filter *f)
+{
+    return key_matches(r->key.start_us, r->key.device, r->types, f);
+}
+
+bool tw_rowstore_row_matches(const tw_rowstore_filter *f, const tw_rowstore_row *row)
+{
+    return row->window_start_us >= f->from_us && row->window_start_us <= f->to_us &&
+           key_matches(row->window_start_us, row->device_id, row->types, f);
+}
+
+bool tw_rowstore_contains(tw_rowstore *s, const char *device_id, int64_t window_start_us)
+{
+    uint64_t hash = key_hash(device_id, strlen(device_id), window_start_us);
+    pthread_rwlock_rdlock(&s->lock);
+    bool found = keymap_get(&s->rows, hash, device_id, window_start_us) != NULL;
+    pthread_rwlock_unlock(&s->lock);
+    return found;
+}
+
+uint64_t tw_rowstore_types_of(const tw_rowstore *s, const tw_value *values)
+{
+    return types_of(s, values);
 }
 
 void tw_rowstore_filter_init(tw_rowstore_filter *f)

@@ -98,6 +98,17 @@ uint64_t tw_rowstore_query(tw_rowstore *store, const tw_rowstore_filter *filter,
                            uint64_t offset, uint64_t limit,
                            void (*visit)(void *ctx, const tw_rowstore_row *row), void *ctx);
 
+/* True when the store holds a row for (device_id, window_start_us): the
+ * live row wins over a copy of it from elsewhere (the Iceberg history). */
+bool tw_rowstore_contains(tw_rowstore *store, const char *device_id, int64_t window_start_us);
+
+/* True when a row from outside the store (same columns) passes filter,
+ * time range included, by the rules tw_rowstore_query applies. No lock. */
+bool tw_rowstore_row_matches(const tw_rowstore_filter *filter, const tw_rowstore_row *row);
+
+/* The type bit set of a row given its values in the store's column order. */
+uint64_t tw_rowstore_types_of(const tw_rowstore *store, const tw_value *values);
+
 /* Rows held, and the smallest and largest window_start (false when empty). */
 uint64_t tw_rowstore_count(tw_rowstore *store);
 bool tw_rowstore_bounds(tw_rowstore *store, int64_t *min_us, int64_t *max_us);
