@@ -447,8 +447,6 @@ typedef struct request {
     long status;
     sbuf response;
     char etag[256];
-    uint64_t content_range_total; /* from Content-Range: bytes a-b/TOTAL */
-    bool has_content_range;
     uint64_t content_length;
     /* upload cursor */
     size_t sent;
@@ -492,12 +490,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         v++;
     if (!strcasecmp(line, "etag")) {
         snprintf(r->etag, sizeof r->etag, "%s", v);
-    } else if (!strcasecmp(line, "content-range")) {
-        const char *total = strchr(v, '/');
-        if (total && total[1] != '*') {
-            r->content_range_total = strtoull(total + 1, NULL, 10);
-            r->has_content_range = true;
-        }
     } else if (!strcasecmp(line, "content-length")) {
         r->content_length = strtoull(v, NULL, 10);
     }
@@ -622,6 +614,7 @@ static CURLcode attempt(tw_s3_client *c, request *r, const char *payload_hex)
     curl_easy_setopt(h, CURLOPT_URL, url.p);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "tidewatch/" TW_VERSION);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
     /* A transfer that stalls (under 1 byte/s for the timeout) is a timeout;
      * a slow but moving large part is not. */
@@ -648,8 +641,7 @@ static CURLcode attempt(tw_s3_client *c, request *r, const char *payload_hex)
     if (r->response.p)
         r->response.p[0] = '\0';
     r->etag[0] = '\0';
-    r->has_content_range = false;
-    r->content_range_total = r->content_length = 0;
+    r->content_length = 0;
     r->status = 0;
     CURLcode rc = curl_easy_perform(h);
     if (rc == CURLE_OK)
@@ -808,52 +800,48 @@ bool tw_s3_read_object(tw_s3_client *c, const char *bucket, const char *key, cha
     *len = 0;
     if (not_found)
         *not_found = false;
-    sbuf all = {0};
-    uint64_t total = UINT64_MAX;
-    const size_t chunk = c->part_size_bytes;
-    while (all.len < total) {
-        char range[64];
-        snprintf(range, sizeof range, "bytes=%zu-%zu", all.len, all.len + chunk - 1);
-        request r = {.method = "GET", .bucket = bucket, .key = key, .range = range};
-        if (!perform(c, &r, err)) {
-            request_done(&r);
-            free(all.p);
-            return false;
-        }
-        if (r.status == 416 && all.len == 0) {
-            request_done(&r); /* an empty object */
-            break;
-        }
-        if (r.status != 206 && r.status != 200) {
-            if (not_found)
-                *not_found = r.status == 404;
-            http_error(c, &r, err);
-            request_done(&r);
-            free(all.p);
-            return false;
-        }
-        if (r.status == 200) {
-            /* The whole object in one answer (Range ignored). */
-            free(all.p);
-            all = r.response;
-            break;
-        }
-        if (!r.has_content_range || r.response.len == 0) {
-            tw_err_set(err, TW_ERR_IO,
-                       "S3 at %s, bucket '%s': GET '%s' %s: a 206 without a usable Content-Range",
-                       c->endpoint, bucket, key, range);
-            request_done(&r);
-            free(all.p);
-            return false;
-        }
-        total = r.content_range_total;
-        sb_add(&all, r.response.p, r.response.len);
-        request_done(&r);
+    /* The size first: a Range on an empty object is an error on S3 and
+     * worse on some compatible servers, and the size bounds the loop. */
+    bool exists;
+    uint64_t size;
+    if (!tw_s3_head_object(c, bucket, key, &exists, &size, err))
+        return false;
+    if (!exists) {
+        if (not_found)
+            *not_found = true;
+        return tw_err_set(err, TW_ERR_IO, "S3 at %s, bucket '%s': '%s' does not exist", c->endpoint,
+                          bucket, key);
     }
-    if (!all.p)
-        sb_add(&all, "", 0);
-    *data = all.p;
-    *len = all.len;
+    char *buf = malloc(size + 1);
+    if (!buf)
+        return tw_err_set(err, TW_ERR_NOMEM, "out of memory reading s3://%s/%s (%llu bytes)",
+                          bucket, key, (unsigned long long)size);
+    uint64_t got = 0;
+    while (got < size) {
+        uint64_t n = size - got < c->part_size_bytes ? size - got : c->part_size_bytes;
+        char *chunk;
+        size_t chunk_len;
+        if (!tw_s3_get_object(c, bucket, key, got, (int64_t)n, &chunk, &chunk_len, not_found, err)) {
+            free(buf);
+            return false;
+        }
+        bool short_read = chunk_len != n;
+        memcpy(buf + got, chunk, short_read ? 0 : chunk_len);
+        free(chunk);
+        if (short_read) {
+            free(buf);
+            /* The object changed size under us: never return a mix. */
+            return tw_err_set(err, TW_ERR_IO,
+                              "S3 at %s, bucket '%s': '%s' changed while being read (%zu bytes at "
+                              "offset %llu, expected %llu)",
+                              c->endpoint, bucket, key, chunk_len, (unsigned long long)got,
+                              (unsigned long long)n);
+        }
+        got += n;
+    }
+    buf[size] = '\0';
+    *data = buf;
+    *len = (size_t)size;
     return true;
 }
 

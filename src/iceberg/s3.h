@@ -121,8 +121,8 @@ bool tw_s3_put_object(tw_s3_client *c, const char *bucket, const char *key, cons
 bool tw_s3_get_object(tw_s3_client *c, const char *bucket, const char *key, uint64_t offset,
                       int64_t length, char **data, size_t *len, bool *not_found, tw_err *err);
 
-/* Reads a whole object by ranged GETs of one part size each, so a failure
- * retries one range, not the whole object. */
+/* Reads a whole object: a HEAD for its size, then ranged GETs of one part
+ * size each, so a failure retries one range, not the whole object. */
 bool tw_s3_read_object(tw_s3_client *c, const char *bucket, const char *key, char **data,
                        size_t *len, bool *not_found, tw_err *err);
 

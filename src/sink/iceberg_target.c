@@ -12,6 +12,7 @@
 #include "iceberg/fileio.h"
 #include "iceberg/iceberg.h"
 #include "iceberg/parquet.h"
+#include "iceberg/s3.h"
 
 /* Data files roll over at this size; row groups are capped below it. */
 #define TARGET_FILE_BYTES (512ull << 20)
@@ -79,6 +80,26 @@ static char *resolve_path(const char *data_dir, const char *path)
     else
         snprintf(out, n, "%s/%s/%s", cwd, data_dir, path);
     return out;
+}
+
+static const char *opt_lookup(void *ctx, const char *key)
+{
+    return opt(ctx, key);
+}
+
+static bool is_s3_location(const char *location)
+{
+    return !strncmp(location, "s3://", 5) || !strncmp(location, "s3a://", 6);
+}
+
+/* The S3 file IO for an s3:// warehouse, configured by the connection's
+ * s3.* options (or the AWS_* environment when they name no keys). */
+static tw_fileio *open_s3_fileio(const tw_iceberg_target_opts *o, tw_err *err)
+{
+    tw_s3_config cfg;
+    if (!tw_s3_config_from_options(&cfg, opt_lookup, (void *)o, err))
+        return NULL;
+    return tw_fileio_open_s3(&cfg, err);
 }
 
 static int fileio_write(void *ctx, const void *data, size_t len)
@@ -374,11 +395,13 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
                           "'storage' with a local warehouse.path)",
                           cat_type);
     if (!warehouse)
-        return tw_err_set(err, TW_ERR_CONFIG, "warehouse.path is required (a local directory)");
-    if (!strncmp(warehouse, "s3://", 5) || !strncmp(warehouse, "s3a://", 6))
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "warehouse.path is required (a local directory or s3://bucket/prefix)");
+    bool s3 = is_s3_location(warehouse);
+    if (s3 && !strcmp(cat_type, "storage"))
         return tw_err_set(err, TW_ERR_UNSUPPORTED,
-                          "warehouse.path '%s': S3 storage is not supported yet (use a local "
-                          "directory)",
+                          "warehouse.path '%s': catalog.type = 'storage' needs a local warehouse "
+                          "(use catalog.type = 'sql' with an S3 warehouse)",
                           warehouse);
     if (o->nkey_cols > 64 || o->ncols > 256)
         return tw_err_set(err, TW_ERR_CONFIG, "too many columns for an Iceberg sink");
@@ -389,10 +412,14 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     kn = strlen(WATERMARK_KEY) + strlen(o->sink_name) + 1;
     t->watermark_key = tw_xmalloc(kn);
     snprintf(t->watermark_key, kn, "%s%s", WATERMARK_KEY, o->sink_name);
-    char *wh = resolve_path(o->data_dir, warehouse);
+    char *wh = s3 ? tw_xstrdup(warehouse) : resolve_path(o->data_dir, warehouse);
     char *uri = NULL;
     bool ok = false;
-    t->io = tw_fileio_open_local();
+    t->io = s3 ? open_s3_fileio(o, err) : tw_fileio_open_local();
+    if (!t->io) {
+        tw_err_prefix(err, "warehouse.path '%s'", warehouse);
+        goto done;
+    }
     if (!strcmp(cat_type, "storage")) {
         t->catalog = tw_catalog_open_storage(wh, err);
     } else if (!strcmp(cat_type, "sql") || !strcmp(cat_type, "jdbc")) {
