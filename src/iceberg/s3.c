@@ -351,7 +351,7 @@ tw_s3_client *tw_s3_client_new(const tw_s3_config *cfg, tw_err *err)
     c->part_size_bytes = cfg->part_size_bytes ? cfg->part_size_bytes : DEFAULT_PART_BYTES;
     if (c->part_size_bytes < MIN_PART_BYTES)
         c->part_size_bytes = MIN_PART_BYTES; /* S3 rejects smaller non-final parts */
-    c->max_attempts = cfg->max_attempts ? cfg->max_attempts : 10;
+    c->max_attempts = cfg->max_attempts ? cfg->max_attempts : 20;
     c->max_retry_ms = cfg->max_retry_ms ? cfg->max_retry_ms : 120000;
     c->base_backoff_ms = cfg->base_backoff_ms ? cfg->base_backoff_ms : 100;
     c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;

@@ -73,7 +73,7 @@ typedef struct tw_s3_config {
     const char *session_token; /* optional */
     bool path_style;           /* http://host/bucket/key instead of http://bucket.host/key */
     size_t part_size_bytes;    /* multipart part size and threshold; 0: 8 MiB (min 5 MiB) */
-    uint32_t max_attempts;     /* per request; 0: 10 */
+    uint32_t max_attempts;     /* per request; 0: 20 */
     uint32_t max_retry_ms;     /* total time one request may spend retrying; 0: 120 s */
     uint32_t base_backoff_ms;  /* first backoff cap, doubled per attempt; 0: 100 ms */
     uint32_t timeout_ms;       /* connect timeout, and the stall limit per transfer; 0: 10 s */
