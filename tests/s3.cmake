@@ -16,7 +16,10 @@ add_test(NAME integration.s3_fileio
 add_test(NAME integration.s3_faults
   COMMAND ${TW_NODE} ${TW_S3_JS}/s3_faults.mjs --tool $<TARGET_FILE:s3_tool> --workdir ${TW_S3_OUT}/faults)
 add_test(NAME integration.s3_sink
-  COMMAND ${TW_NODE} ${TW_S3_JS}/s3_sink.mjs --bin $<TARGET_FILE:tidewatch> --count 100000
+  COMMAND ${TW_NODE} ${TW_S3_JS}/s3_sink.mjs --bin $<TARGET_FILE:tidewatch> --count 200000
     --workdir ${TW_S3_OUT}/sink)
+add_test(NAME integration.s3_sink_faults
+  COMMAND ${TW_NODE} ${TW_S3_JS}/s3_sink.mjs --bin $<TARGET_FILE:tidewatch> --count 200000
+    --fault-rate 0.1 --pause-ms 20000 --workdir ${TW_S3_OUT}/sink_faults)
 set_tests_properties(integration.s3_fileio integration.s3_faults integration.s3_sink
-  PROPERTIES TIMEOUT 180 LABELS s3)
+  integration.s3_sink_faults PROPERTIES TIMEOUT 180 LABELS s3)
