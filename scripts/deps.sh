@@ -15,6 +15,7 @@ debs=(
   hyperfine
   postgresql
   chromium wrk
+  awscli
 )
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # apt for it when the commands are missing.

@@ -13,6 +13,7 @@
 #include "iceberg/fileio.h"
 #include "iceberg/iceberg.h"
 #include "iceberg/parquet.h"
+#include "iceberg/s3.h"
 
 /* Data files roll over at this size; row groups are capped below it. */
 #define TARGET_FILE_BYTES (512ull << 20)
@@ -80,6 +81,96 @@ static char *resolve_path(const char *data_dir, const char *path)
     else
         snprintf(out, n, "%s/%s/%s", cwd, data_dir, path);
     return out;
+}
+
+static const char *opt_lookup(void *ctx, const char *key)
+{
+    return opt(ctx, key);
+}
+
+static bool is_s3_location(const char *location)
+{
+    return !strncmp(location, "s3://", 5) || !strncmp(location, "s3a://", 6);
+}
+
+/* The S3 file IO for an s3:// warehouse, configured by the connection's
+ * s3.* options (or the AWS_* environment when they name no keys). */
+static tw_fileio *open_s3_fileio(const tw_iceberg_target_opts *o, tw_err *err)
+{
+    tw_s3_config cfg;
+    if (!tw_s3_config_from_options(&cfg, opt_lookup, (void *)o, err))
+        return NULL;
+    return tw_fileio_open_s3(&cfg, err);
+}
+
+/* A REST catalog hands out table locations: the files go to S3 for s3://
+ * locations (configured from the s3.* options, opened on first use) and to
+ * the local disk otherwise. */
+typedef struct routing_fileio {
+    tw_fileio base;
+    tw_fileio *local;
+    tw_fileio *s3;  /* NULL when the s3.* options do not make a client */
+    tw_err s3_err;  /* why, for the first s3:// location */
+} routing_fileio;
+
+static tw_fileio *route(routing_fileio *r, const char *location, tw_err *err)
+{
+    if (!is_s3_location(location))
+        return r->local;
+    if (!r->s3) {
+        if (err)
+            *err = r->s3_err;
+        return NULL;
+    }
+    return r->s3;
+}
+
+static tw_fileio_out *routing_create(tw_fileio *io, const char *location, tw_err *err)
+{
+    tw_fileio *to = route((routing_fileio *)io, location, err);
+    return to ? to->ops->create(to, location, err) : NULL;
+}
+
+static bool routing_read(tw_fileio *io, const char *location, char **data, size_t *len,
+                         bool *not_found, tw_err *err)
+{
+    tw_fileio *to = route((routing_fileio *)io, location, err);
+    return to && to->ops->read(to, location, data, len, not_found, err);
+}
+
+static bool routing_remove(tw_fileio *io, const char *location, tw_err *err)
+{
+    tw_fileio *to = route((routing_fileio *)io, location, err);
+    return to && to->ops->remove(to, location, err);
+}
+
+static void routing_close(tw_fileio *io)
+{
+    routing_fileio *r = (routing_fileio *)io;
+    r->local->ops->close(r->local);
+    if (r->s3)
+        r->s3->ops->close(r->s3);
+    free(r);
+}
+
+static const tw_fileio_ops routing_ops = {
+    .kind = "routing",
+    .create = routing_create,
+    .read = routing_read,
+    .remove = routing_remove,
+    .close = routing_close,
+};
+
+static tw_fileio *open_routing_fileio(const tw_iceberg_target_opts *o, tw_err *err)
+{
+    routing_fileio *r = tw_xcalloc(1, sizeof *r);
+    r->base.ops = &routing_ops;
+    r->local = tw_fileio_open_local();
+    /* Open S3 now while the options are at hand; a failure is reported
+     * only if an s3:// location is ever used. */
+    r->s3 = open_s3_fileio(o, &r->s3_err);
+    (void)err;
+    return &r->base;
 }
 
 static int fileio_write(void *ctx, const void *data, size_t len)
@@ -400,13 +491,16 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
                           cat_type);
     bool rest = !strcmp(cat_type, "rest");
     if (!warehouse && !rest)
-        return tw_err_set(err, TW_ERR_CONFIG, "warehouse.path is required (a local directory)");
+        return tw_err_set(err, TW_ERR_CONFIG,
+                          "warehouse.path is required (a local directory or s3://bucket/prefix)");
     /* For a REST catalog warehouse.path names the catalog's warehouse and
-     * the catalog chooses table locations. */
-    if (!rest && (!strncmp(warehouse, "s3://", 5) || !strncmp(warehouse, "s3a://", 6)))
+     * the catalog chooses table locations: files go to S3 or the local disk
+     * by their location (see routing_fileio). */
+    bool s3 = !rest && is_s3_location(warehouse);
+    if (s3 && !strcmp(cat_type, "storage"))
         return tw_err_set(err, TW_ERR_UNSUPPORTED,
-                          "warehouse.path '%s': S3 storage is not supported yet (use a local "
-                          "directory)",
+                          "warehouse.path '%s': catalog.type = 'storage' needs a local warehouse "
+                          "(use catalog.type = 'sql' with an S3 warehouse)",
                           warehouse);
     if (o->nkey_cols > 64 || o->ncols > 256)
         return tw_err_set(err, TW_ERR_CONFIG, "too many columns for an Iceberg sink");
@@ -417,10 +511,14 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     kn = strlen(WATERMARK_KEY) + strlen(o->sink_name) + 1;
     t->watermark_key = tw_xmalloc(kn);
     snprintf(t->watermark_key, kn, "%s%s", WATERMARK_KEY, o->sink_name);
-    char *wh = rest ? NULL : resolve_path(o->data_dir, warehouse);
+    char *wh = rest ? NULL : s3 ? tw_xstrdup(warehouse) : resolve_path(o->data_dir, warehouse);
     char *uri = NULL;
     bool ok = false;
-    t->io = tw_fileio_open_local();
+    t->io = rest ? open_routing_fileio(o, err) : s3 ? open_s3_fileio(o, err) : tw_fileio_open_local();
+    if (!t->io) {
+        tw_err_prefix(err, "warehouse.path '%s'", warehouse ? warehouse : "");
+        goto done;
+    }
     if (rest) {
         const char *timeout = opt(o, "catalog.timeout_ms");
         tw_catalog_rest_opts ro = {
