@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "common/timeutil.h"
 #include "exec/engine.h"
+#include "serve/pgwire.h"
 #include "serve/server.h"
 
 static const char run_usage[] =
@@ -47,6 +48,10 @@ static const char run_usage[] =
     "                         127.0.0.1:8080; port 0 picks a free one; 'off' disables)\n"
     "  --http-token TOKEN     require this bearer token on /api and /metrics\n"
     "                         (default: $TIDEWATCH_HTTP_TOKEN; none when unset)\n"
+    "  --pg ADDR              serve the PostgreSQL protocol on ADDR (default\n"
+    "                         127.0.0.1:4566; port 0 picks a free one; 'off' disables)\n"
+    "  --pg-password PW       require this password (SCRAM-SHA-256)\n"
+    "                         (default: $TIDEWATCH_PG_PASSWORD; none: trust, loopback only)\n"
     "  --anomalies VIEW       the view served as anomalies (default network_anomalies)\n"
     "  --series VIEW          the view served as device series (default\n"
     "                         device_metrics_10s)\n"
@@ -150,6 +155,8 @@ int tw_cmd_run(int argc, char **argv)
         OPT_HTTP_TOKEN,
         OPT_ANOMALIES,
         OPT_SERIES,
+        OPT_PG,
+        OPT_PG_PASSWORD,
     };
     static const struct option longopts[] = {
         {"source", required_argument, NULL, OPT_SOURCE},
@@ -169,6 +176,8 @@ int tw_cmd_run(int argc, char **argv)
         {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
         {"anomalies", required_argument, NULL, OPT_ANOMALIES},
         {"series", required_argument, NULL, OPT_SERIES},
+        {"pg", required_argument, NULL, OPT_PG},
+        {"pg-password", required_argument, NULL, OPT_PG_PASSWORD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -187,6 +196,11 @@ int tw_cmd_run(int argc, char **argv)
     if (http.token && !*http.token)
         http.token = NULL;
     bool http_on = true;
+    tw_pgwire_opts pg;
+    tw_pgwire_opts_default(&pg);
+    pg.password = getenv("TIDEWATCH_PG_PASSWORD");
+    bool pg_on = true;
+    tw_pgwire *pgwire = NULL;
     int status = 2, c;
     tw_engine *engine = NULL;
     FILE *dead_letter = NULL;
@@ -270,6 +284,11 @@ int tw_cmd_run(int argc, char **argv)
             http.series_view = optarg;
             http.require_views = true;
             break;
+        case OPT_PG:
+            pg_on = strcmp(optarg, "off") != 0;
+            pg.addr = optarg;
+            break;
+        case OPT_PG_PASSWORD: pg.password = optarg; break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(run_usage, stdout);
@@ -334,6 +353,13 @@ int tw_cmd_run(int argc, char **argv)
         fprintf(stderr, "tidewatch: dashboard at %s%s\n", tw_serve_url(rs.serve),
                 http.token ? " (open it with ?token=TOKEN)" : "");
     }
+    if (pg_on) {
+        pgwire = tw_pgwire_start(engine, &pg, &err);
+        if (!pgwire)
+            goto fail;
+        /* Always printed (even with -q): tests and scripts read the port. */
+        fprintf(stderr, "tidewatch: PostgreSQL protocol on %s\n", tw_pgwire_addr(pgwire));
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -343,6 +369,8 @@ int tw_cmd_run(int argc, char **argv)
     rs.status_line = !quiet && isatty(STDERR_FILENO);
     rs.start_us = rs.last_us = tw_now_mono_us();
     bool ran = tw_engine_run(engine, &stop_requested, exit_at_eof, on_tick, &rs, &err);
+    tw_pgwire_stop(pgwire);
+    pgwire = NULL;
     tw_serve_stop(rs.serve);
     rs.serve = NULL;
     if (!ran)
@@ -383,6 +411,7 @@ int tw_cmd_run(int argc, char **argv)
 fail:
     fprintf(stderr, "%s\n", err.msg);
 out:
+    tw_pgwire_stop(pgwire);
     tw_serve_stop(rs.serve);
     tw_engine_free(engine);
     if (dead_letter)
