@@ -199,7 +199,7 @@ int tw_cmd_run(int argc, char **argv)
     tw_pgwire_opts pg;
     tw_pgwire_opts_default(&pg);
     pg.password = getenv("TIDEWATCH_PG_PASSWORD");
-    bool pg_on = true;
+    bool pg_on = true, pg_explicit = false;
     tw_pgwire *pgwire = NULL;
     int status = 2, c;
     tw_engine *engine = NULL;
@@ -285,6 +285,7 @@ int tw_cmd_run(int argc, char **argv)
             http.require_views = true;
             break;
         case OPT_PG:
+            pg_explicit = true;
             pg_on = strcmp(optarg, "off") != 0;
             pg.addr = optarg;
             break;
@@ -355,10 +356,16 @@ int tw_cmd_run(int argc, char **argv)
     }
     if (pg_on) {
         pgwire = tw_pgwire_start(engine, &pg, &err);
-        if (!pgwire)
+        /* Several workers on one machine: only the first gets the default
+         * port, and the others run without the protocol. */
+        if (!pgwire && pg_explicit)
             goto fail;
-        /* Always printed (even with -q): tests and scripts read the port. */
-        fprintf(stderr, "tidewatch: PostgreSQL protocol on %s\n", tw_pgwire_addr(pgwire));
+        if (pgwire)
+            /* Always printed (even with -q): tests and scripts read the port. */
+            fprintf(stderr, "tidewatch: PostgreSQL protocol on %s\n", tw_pgwire_addr(pgwire));
+        else
+            fprintf(stderr, "tidewatch: warning: %s\n", err.msg);
+        tw_err_clear(&err);
     }
 
     struct sigaction sa;
