@@ -12,6 +12,9 @@ static const char usage[] =
     "Commands:\n"
     "  run [FILE.sql...]   run a pipeline (with no file: the built-in demo pipeline\n"
     "                      on the network simulator)\n"
+    "  serve               serve the PostgreSQL protocol and the HTTP API; the\n"
+    "                      pipeline is created over the wire and kept in the\n"
+    "                      data directory's catalog across restarts\n"
     "  gen                 write simulated network metrics as NDJSON\n"
     "\n"
     "Options:\n"
@@ -31,6 +34,8 @@ int tw_main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return tw_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return tw_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "gen"))
         return tw_cmd_gen(argc - 1, argv + 1);
     fprintf(stderr, "tidewatch: unknown command '%s'\nRun 'tidewatch --help' for the commands.\n",

@@ -7,5 +7,6 @@
 int tw_main(int argc, char **argv);
 int tw_cmd_run(int argc, char **argv);
 int tw_cmd_gen(int argc, char **argv);
+int tw_cmd_serve(int argc, char **argv);
 
 #endif

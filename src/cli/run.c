@@ -14,6 +14,7 @@
 #include "common/timeutil.h"
 #include "exec/engine.h"
 #include "serve/history.h"
+#include "serve/pgwire.h"
 #include "serve/server.h"
 
 static const char run_usage[] =
@@ -49,6 +50,10 @@ static const char run_usage[] =
     "                         with --exit-at-eof only when given)\n"
     "  --http-token TOKEN     require this bearer token on /api and /metrics\n"
     "                         (default: $TIDEWATCH_HTTP_TOKEN; none when unset)\n"
+    "  --pg ADDR              serve the PostgreSQL protocol on ADDR (default\n"
+    "                         127.0.0.1:4566; port 0 picks a free one; 'off' disables)\n"
+    "  --pg-password PW       require this password (SCRAM-SHA-256)\n"
+    "                         (default: $TIDEWATCH_PG_PASSWORD; none: trust, loopback only)\n"
     "  --anomalies VIEW       the view served as anomalies (default network_anomalies)\n"
     "  --series VIEW          the view served as device series (default\n"
     "                         device_metrics_10s)\n"
@@ -152,6 +157,8 @@ int tw_cmd_run(int argc, char **argv)
         OPT_HTTP_TOKEN,
         OPT_ANOMALIES,
         OPT_SERIES,
+        OPT_PG,
+        OPT_PG_PASSWORD,
     };
     static const struct option longopts[] = {
         {"source", required_argument, NULL, OPT_SOURCE},
@@ -171,6 +178,8 @@ int tw_cmd_run(int argc, char **argv)
         {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
         {"anomalies", required_argument, NULL, OPT_ANOMALIES},
         {"series", required_argument, NULL, OPT_SERIES},
+        {"pg", required_argument, NULL, OPT_PG},
+        {"pg-password", required_argument, NULL, OPT_PG_PASSWORD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -188,9 +197,14 @@ int tw_cmd_run(int argc, char **argv)
     http.token = getenv("TIDEWATCH_HTTP_TOKEN");
     if (http.token && !*http.token)
         http.token = NULL;
-    /* The server is for running pipelines: a batch run (--exit-at-eof)
-     * starts it only when --http asks for it. */
+    /* The servers are for running pipelines: a batch run (--exit-at-eof)
+     * starts them only when --http / --pg ask for them. */
     int http_choice = -1; /* -1: default, 0: off, 1: on */
+    tw_pgwire_opts pg;
+    tw_pgwire_opts_default(&pg);
+    pg.password = getenv("TIDEWATCH_PG_PASSWORD");
+    bool pg_on = true, pg_explicit = false;
+    tw_pgwire *pgwire = NULL;
     int status = 2, c;
     tw_engine *engine = NULL;
     tw_history *history = NULL;
@@ -275,6 +289,12 @@ int tw_cmd_run(int argc, char **argv)
             http.series_view = optarg;
             http.require_views = true;
             break;
+        case OPT_PG:
+            pg_explicit = true;
+            pg_on = strcmp(optarg, "off") != 0;
+            pg.addr = optarg;
+            break;
+        case OPT_PG_PASSWORD: pg.password = optarg; break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(run_usage, stdout);
@@ -357,6 +377,19 @@ int tw_cmd_run(int argc, char **argv)
         fprintf(stderr, "tidewatch: dashboard at %s%s\n", tw_serve_url(rs.serve),
                 http.token ? " (open it with ?token=TOKEN)" : "");
     }
+    if (pg_on && (pg_explicit || !exit_at_eof)) {
+        pgwire = tw_pgwire_start(engine, &pg, &err);
+        /* Several workers on one machine: only the first gets the default
+         * port, and the others run without the protocol. */
+        if (!pgwire && pg_explicit)
+            goto fail;
+        if (pgwire)
+            /* Always printed (even with -q): tests and scripts read the port. */
+            fprintf(stderr, "tidewatch: PostgreSQL protocol on %s\n", tw_pgwire_addr(pgwire));
+        else
+            fprintf(stderr, "tidewatch: warning: %s\n", err.msg);
+        tw_err_clear(&err);
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -366,6 +399,8 @@ int tw_cmd_run(int argc, char **argv)
     rs.status_line = !quiet && isatty(STDERR_FILENO);
     rs.start_us = rs.last_us = tw_now_mono_us();
     bool ran = tw_engine_run(engine, &stop_requested, exit_at_eof, on_tick, &rs, &err);
+    tw_pgwire_stop(pgwire);
+    pgwire = NULL;
     tw_serve_stop(rs.serve);
     rs.serve = NULL;
     if (!ran)
@@ -406,6 +441,7 @@ int tw_cmd_run(int argc, char **argv)
 fail:
     fprintf(stderr, "%s\n", err.msg);
 out:
+    tw_pgwire_stop(pgwire);
     tw_serve_stop(rs.serve);
     if (history) {
         tw_history_publish(http.anomaly_view, NULL);

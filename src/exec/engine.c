@@ -1631,7 +1631,9 @@ static void emit_batch(source_entry *s, tw_batch *b, int32_t partition, int64_t 
  * was done, 0 when the source had nothing, -1 on error. */
 static int source_pump(source_entry *s, tw_err *err)
 {
-    if (s->eof)
+    /* Like a RisingWave source, one nothing reads yet is not consumed: a
+     * view created later over the wire still sees the input from the start. */
+    if (s->eof || !s->node.ndown)
         return 0;
     int64_t now = tw_now_mono_us();
     int worked = 0;
@@ -1780,7 +1782,7 @@ bool tw_engine_run(tw_engine *e, volatile sig_atomic_t *stop, bool exit_at_eof,
                 goto out;
             }
             progress |= r > 0;
-            all_done &= s->eof && s->finite;
+            all_done &= (s->eof && s->finite) || !s->node.ndown;
         }
         int64_t now = tw_now_mono_us();
         if (now >= next_barrier) {
