@@ -5,8 +5,7 @@
 # OAuth2 client credentials with expiring tokens. Included from
 # tests/integration.cmake; CMAKE_CURRENT_SOURCE_DIR is tests/.
 find_program(TW_NODE node REQUIRED)
-set(TW_REST_SPEC ${CMAKE_SOURCE_DIR}/../shared/specs/iceberg-rest-catalog-open-api.yaml
-  CACHE FILEPATH "the Iceberg REST catalog OpenAPI contract the test catalog validates against")
+set(TW_REST_SPEC ${CMAKE_CURRENT_SOURCE_DIR}/data/specs/iceberg-rest-catalog-open-api.yaml)
 set(TW_REST_OUT ${CMAKE_CURRENT_BINARY_DIR}/rest-catalog-out)
 
 foreach(scenario seed faults writers oauth)

@@ -1479,8 +1479,8 @@ static void refresh_partitions(source_entry *s, int64_t now_us)
  * column). False while some partition has not been heard from yet. */
 static bool min_event_time(source_entry *s, int64_t now_us, bool progress, int64_t *out_us)
 {
-    bool any = false, listed = s->driver && s->driver->ops->live_partitions;
-    int64_t min = INT64_MAX;
+    bool any = false, any_idle = false, listed = s->driver && s->driver->ops->live_partitions;
+    int64_t min = INT64_MAX, idle_max = INT64_MIN;
     for (uint32_t i = 0; i < s->nparts; i++) {
         partition_time *p = &s->parts[i];
         bool seen = progress ? p->progress_seen : p->seen;
@@ -1492,11 +1492,19 @@ static bool min_event_time(source_entry *s, int64_t now_us, bool progress, int64
                 return false; /* not heard from yet: wait for it */
             continue;
         }
-        if (s->nparts > 1 && now_us - p->last_data_mono_us > PARTITION_IDLE_US)
+        if (s->nparts > 1 && now_us - p->last_data_mono_us > PARTITION_IDLE_US) {
+            idle_max = t > idle_max ? t : idle_max;
+            any_idle = true;
             continue;
+        }
         if (t < min)
             min = t;
         any = true;
+    }
+    if (!any && any_idle) {
+        /* Every partition is idle: what they had is all there is. */
+        *out_us = idle_max;
+        return true;
     }
     if (any)
         *out_us = min;
