@@ -650,6 +650,13 @@ tw_node *tw_hashagg_new(tw_hashagg_config *config)
     tw_batch_ensure_ops(a->out);
     tw_arena_init(&a->scratch, 16 * 1024);
     a->ctx.strings = &a->scratch;
+    if (config->nkeys == 0) {
+        /* An aggregate without GROUP BY has its one row from the start:
+         * count(*) over nothing is 0, not no row (as in SQL). The hash
+         * matches what agg_push computes for a key of no columns. */
+        group *g = group_new(a, NULL, 0, 0x243f6a8885a308d3ull);
+        mark_dirty(a, g);
+    }
     return &a->base;
 }
 

@@ -226,6 +226,24 @@ static void test_emit_on_window_close(void **state)
     tw_engine_free(e);
 }
 
+/* An aggregate without GROUP BY answers over no rows too, as SQL does. */
+static void test_global_aggregate_over_nothing(void **state)
+{
+    (void)state;
+    const char *path = write_input("none.ndjson", "");
+    char sql[2048];
+    snprintf(sql, sizeof sql, "%s CREATE MATERIALIZED VIEW v AS SELECT d, v FROM m WHERE v > 0;",
+             source_sql(path, ""));
+    tw_engine *e = engine_with(sql, NULL);
+    run_to_end(e);
+    tw_result *r = query(e, "SELECT count(*) AS n, sum(v) AS s FROM v");
+    assert_int_equal(r->nrows, 1);
+    assert_int_equal(cell(r, 0, 0).i64, 0);
+    assert_true(cell(r, 0, 1).is_null);
+    tw_result_free(r);
+    tw_engine_free(e);
+}
+
 static void expect_error(const char *sql, const char *needle)
 {
     tw_engine_opts opts;
@@ -277,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_script_is_repeatable),
         cmocka_unit_test(test_retention_releases_and_counts_late),
         cmocka_unit_test(test_emit_on_window_close),
+        cmocka_unit_test(test_global_aggregate_over_nothing),
         cmocka_unit_test(test_errors_name_the_problem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
