@@ -778,6 +778,10 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
         {"enable.auto.commit", "true"},
         {"auto.commit.interval.ms", "1000"},
         {"statistics.interval.ms", "1000"},
+        /* A restarted pipeline rejoins its group; when the broker has not
+         * seen the old member leave, it waits out this timeout (librdkafka's
+         * default was 10 s before 2.0 made it 45 s). */
+        {"session.timeout.ms", "10000"},
         /* A member joining or leaving moves only the partitions that change
          * owner, and they are revoked (and committed) while the group is
          * stable, so the next owner starts exactly after what was processed. */
