@@ -117,6 +117,7 @@ struct tw_engine {
     tw_engine_opts opts;
     pthread_mutex_t exec_mu; /* guards requests and running */
     pthread_cond_t exec_done;
+    pthread_cond_t exec_wake; /* signalled when a request is queued */
     exec_request *requests, **requests_tail;
     bool running;
     source_entry **sources;
@@ -1734,6 +1735,7 @@ bool tw_engine_exec_sync(tw_engine *e, const char *sql, size_t len, const char *
     exec_request req = {sql, len, filename, on_result, ctx, err, false, false, NULL};
     *e->requests_tail = &req;
     e->requests_tail = &req.next;
+    pthread_cond_signal(&e->exec_wake);
     while (!req.done)
         pthread_cond_wait(&e->exec_done, &e->exec_mu);
     pthread_mutex_unlock(&e->exec_mu);
@@ -1804,8 +1806,18 @@ bool tw_engine_run(tw_engine *e, volatile sig_atomic_t *stop, bool exit_at_eof,
         if (all_done && exit_at_eof)
             break;
         if (!progress) {
-            struct timespec ts = {0, 5 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            /* Idle: wait up to 5 ms, or until another thread submits SQL. */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 5 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_mutex_lock(&e->exec_mu);
+            if (!e->requests)
+                pthread_cond_timedwait(&e->exec_wake, &e->exec_mu, &until);
+            pthread_mutex_unlock(&e->exec_mu);
         }
     }
 out:
@@ -2127,6 +2139,7 @@ tw_engine *tw_engine_new(const tw_engine_opts *opts)
     e->opts = *opts;
     pthread_mutex_init(&e->exec_mu, NULL);
     pthread_cond_init(&e->exec_done, NULL);
+    pthread_cond_init(&e->exec_wake, NULL);
     e->requests_tail = &e->requests;
     e->dead_letter = opts->dead_letter;
     return e;
@@ -2160,5 +2173,6 @@ void tw_engine_free(tw_engine *e)
     free(e->order);
     pthread_mutex_destroy(&e->exec_mu);
     pthread_cond_destroy(&e->exec_done);
+    pthread_cond_destroy(&e->exec_wake);
     free(e);
 }
