@@ -18,7 +18,6 @@ RUNS=3
 OUT=bench/out
 DATA=$OUT/seed-$COUNT-s1.ndjson
 SQL=tests/data/sql/seed.sql
-[ -f "$SQL" ] || SQL=tests/oracle/cases/seed.sql
 THEN='SELECT count(*) FROM network_anomalies'
 
 [ -x "$BIN" ] || { echo "bench: $BIN not found; run 'make build' first" >&2; exit 1; }

@@ -264,6 +264,25 @@ static void dead_letter_write(void *ctx, const char *line, size_t len, const cha
     fputc('\n', f);
 }
 
+/* Adds the key=value pairs of a URI's query (q points at '?', or is NULL). */
+static bool put_query(options *with, const char *uri, const char *q, tw_err *err)
+{
+    char *query = tw_xstrdup(q ? q + 1 : "");
+    bool ok = true;
+    for (char *save = NULL, *tok = strtok_r(query, "&", &save); tok && ok;
+         tok = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            ok = tw_err_set(err, TW_ERR_CONFIG, "--source %s: '%s' is not key=value", uri, tok);
+            break;
+        }
+        *eq = '\0';
+        options_put(with, tok, eq + 1);
+    }
+    free(query);
+    return ok;
+}
+
 /* Applies a NAME=URI override: file:PATH, stdin:, netsim:?k=v&k=v. */
 static bool apply_override(const char *uri, options *with, tw_err *err)
 {
@@ -288,19 +307,8 @@ static bool apply_override(const char *uri, options *with, tw_err *err)
     } else if (n == 6 && !strncmp(uri, "netsim", 6)) {
         options_put(with, "connector", "netsim");
         const char *q = strchr(rest, '?');
-        char *query = tw_xstrdup(q ? q + 1 : "");
-        for (char *save = NULL, *tok = strtok_r(query, "&", &save); tok;
-             tok = strtok_r(NULL, "&", &save)) {
-            char *eq = strchr(tok, '=');
-            if (!eq) {
-                tw_err_set(err, TW_ERR_CONFIG, "--source %s: '%s' is not key=value", uri, tok);
-                free(query);
-                return false;
-            }
-            *eq = '\0';
-            options_put(with, tok, eq + 1);
-        }
-        free(query);
+        if (!put_query(with, uri, q, err))
+            return false;
     } else if (n == 5 && !strncmp(uri, "kafka", 5)) {
         /* kafka://HOST:PORT[,HOST:PORT]/TOPIC[?key=value&...] */
         const char *hosts = !strncmp(rest, "//", 2) ? rest + 2 : rest;
@@ -320,19 +328,8 @@ static bool apply_override(const char *uri, options *with, tw_err *err)
         options_put(with, "topic", topic);
         free(bootstrap);
         free(topic);
-        char *query = tw_xstrdup(q ? q + 1 : "");
-        for (char *save = NULL, *tok = strtok_r(query, "&", &save); tok;
-             tok = strtok_r(NULL, "&", &save)) {
-            char *eq = strchr(tok, '=');
-            if (!eq) {
-                tw_err_set(err, TW_ERR_CONFIG, "--source %s: '%s' is not key=value", uri, tok);
-                free(query);
-                return false;
-            }
-            *eq = '\0';
-            options_put(with, tok, eq + 1);
-        }
-        free(query);
+        if (!put_query(with, uri, q, err))
+            return false;
     } else {
         return tw_err_set(err, TW_ERR_CONFIG,
                           "--source: unknown connector '%.*s' (use file:, stdin:, netsim: or kafka://)",

@@ -1,6 +1,8 @@
 /* fileio.c - the local file system behind tw_fileio (see fileio.h). */
 #include "iceberg/fileio.h"
 
+#include "common/arena.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -250,4 +252,22 @@ bool tw_fileio_write_all(tw_fileio *io, const char *location, const void *data, 
         return false;
     }
     return tw_fileio_out_commit(out, err);
+}
+
+char *tw_fileio_resolve_local(const char *data_dir, const char *path)
+{
+    if (!strncmp(path, "file://", 7))
+        path += 7;
+    if (path[0] == '/')
+        return tw_xstrdup(path);
+    char cwd[4096] = "";
+    if (data_dir[0] != '/' && !getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    size_t n = strlen(cwd) + strlen(data_dir) + strlen(path) + 3;
+    char *out = tw_xmalloc(n);
+    if (data_dir[0] == '/')
+        snprintf(out, n, "%s/%s", data_dir, path);
+    else
+        snprintf(out, n, "%s/%s/%s", cwd, data_dir, path);
+    return out;
 }

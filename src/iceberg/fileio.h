@@ -51,6 +51,12 @@ struct tw_fileio_out {
  * tw_fileio_close. */
 tw_fileio *tw_fileio_open_local(void);
 
+/* A local warehouse or catalog path as the sink and the history reader use
+ * it: file:// stripped, a relative path resolved against data_dir, the
+ * result absolute (table metadata records locations other readers open).
+ * Malloc'ed. */
+char *tw_fileio_resolve_local(const char *data_dir, const char *path);
+
 /* The local path a location names: strips "file://" or "file:" from a file
  * URI, returns other strings unchanged (a pointer into location). */
 const char *tw_fileio_local_path(const char *location);

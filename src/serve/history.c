@@ -143,25 +143,6 @@ static const char *opt(const tw_history_opts *o, const char *key)
     return NULL;
 }
 
-/* As the sink resolves them: file:// stripped, relative to the data
- * directory, made absolute. */
-static char *resolve_path(const char *data_dir, const char *path)
-{
-    if (!strncmp(path, "file://", 7))
-        path += 7;
-    if (path[0] == '/')
-        return tw_xstrdup(path);
-    char cwd[4096] = "";
-    if (data_dir[0] != '/' && !getcwd(cwd, sizeof cwd))
-        cwd[0] = '\0';
-    size_t n = strlen(cwd) + strlen(data_dir) + strlen(path) + 3;
-    char *out = tw_xmalloc(n);
-    if (data_dir[0] == '/')
-        snprintf(out, n, "%s/%s", data_dir, path);
-    else
-        snprintf(out, n, "%s/%s/%s", cwd, data_dir, path);
-    return out;
-}
 
 static tw_catalog *open_catalog(const tw_history_opts *o, tw_err *err)
 {
@@ -177,7 +158,7 @@ static tw_catalog *open_catalog(const tw_history_opts *o, tw_err *err)
             tw_err_set(err, TW_ERR_CONFIG, "history: warehouse.path is required");
             return NULL;
         }
-        char *path = resolve_path(dir, wh);
+        char *path = tw_fileio_resolve_local(dir, wh);
         tw_catalog *c = tw_catalog_open_storage(path, err);
         free(path);
         return c;
@@ -194,7 +175,7 @@ static tw_catalog *open_catalog(const tw_history_opts *o, tw_err *err)
     }
     char *owned = NULL;
     if (!strncmp(uri, "sqlite:", 7) && uri[7] != '/' && strncmp(uri + 7, "//", 2)) {
-        char *path = resolve_path(dir, uri + 7);
+        char *path = tw_fileio_resolve_local(dir, uri + 7);
         size_t n = strlen(path) + 8;
         owned = tw_xmalloc(n);
         snprintf(owned, n, "sqlite:%s", path);

@@ -62,26 +62,6 @@ static bool opt_true(const tw_iceberg_target_opts *o, const char *key, bool dflt
     return !strcasecmp(v, "true") || !strcmp(v, "1");
 }
 
-/* file:///abs -> /abs; relative paths resolve against the data directory,
- * made absolute: table metadata records locations that readers elsewhere
- * must be able to open. */
-static char *resolve_path(const char *data_dir, const char *path)
-{
-    if (!strncmp(path, "file://", 7))
-        path += 7;
-    if (path[0] == '/')
-        return tw_xstrdup(path);
-    char cwd[4096] = "";
-    if (data_dir[0] != '/' && !getcwd(cwd, sizeof cwd))
-        cwd[0] = '\0';
-    size_t n = strlen(cwd) + strlen(data_dir) + strlen(path) + 3;
-    char *out = tw_xmalloc(n);
-    if (data_dir[0] == '/')
-        snprintf(out, n, "%s/%s", data_dir, path);
-    else
-        snprintf(out, n, "%s/%s/%s", cwd, data_dir, path);
-    return out;
-}
 
 static const char *opt_lookup(void *ctx, const char *key)
 {
@@ -511,7 +491,7 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     kn = strlen(WATERMARK_KEY) + strlen(o->sink_name) + 1;
     t->watermark_key = tw_xmalloc(kn);
     snprintf(t->watermark_key, kn, "%s%s", WATERMARK_KEY, o->sink_name);
-    char *wh = rest ? NULL : s3 ? tw_xstrdup(warehouse) : resolve_path(o->data_dir, warehouse);
+    char *wh = rest ? NULL : s3 ? tw_xstrdup(warehouse) : tw_fileio_resolve_local(o->data_dir, warehouse);
     char *uri = NULL;
     bool ok = false;
     t->io = rest ? open_routing_fileio(o, err) : s3 ? open_s3_fileio(o, err) : tw_fileio_open_local();
@@ -552,7 +532,7 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
             goto done;
         }
         if (!strncmp(u, "sqlite:", 7) && u[7] != '/' && strncmp(u + 7, "//", 2)) {
-            char *path = resolve_path(o->data_dir, u + 7);
+            char *path = tw_fileio_resolve_local(o->data_dir, u + 7);
             size_t n = strlen(path) + 8;
             uri = tw_xmalloc(n);
             snprintf(uri, n, "sqlite:%s", path);

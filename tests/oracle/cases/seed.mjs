@@ -6,9 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { run, tumbleStart } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// The SQL engineer's copy is authoritative; ours (same text) is the fallback.
-const SEED_SQL = [path.join(here, '../../data/sql/seed.sql'), path.join(here, 'seed.sql')]
-  .find((p) => fs.existsSync(p));
+const SEED_SQL = path.join(here, '../../data/sql/seed.sql');
 
 export default {
   sizes: { full: 1000000, san: 100000 },
