@@ -30,7 +30,7 @@ got=$(kcat -C -e -q -o beginning -t network_metrics -b "$BOOT" -f '%p\n' | wc -l
 t1=$(now)
 kcat -C -e -q -o beginning -t network_metrics -b "$BOOT" >/dev/null || fail "kcat"
 t2=$(now)
-"$bin" run -q --exit-at-eof --no-sinks --http off --source "network_metrics_source=kafka://$BOOT/network_metrics" \
+"$bin" run -q --exit-at-eof --no-sinks --http off --source "network_metrics_source=kafka://$BOOT/network_metrics${TW_QUERY:+?$TW_QUERY}" \
     --stats-json "$tmp/stats.json" "$seed_sql" 2>"$tmp/tw.err" &
 tw=$!; track_pid $tw
 wait_for "$tmp/tw.err" 'assigned partitions|reading all' 60 || fail "no partitions assigned: $(cat "$tmp/tw.err")"

@@ -1,23 +1,40 @@
 /* kafka.c - see kafka.h.
  *
- * Messages are polled into an array (callbacks, including rebalances, run
- * inside that poll, on the pipeline thread). Consecutive messages of one
- * partition form a run that becomes one batch; the run's messages stay
- * alive until done(), since the batch's strings point into their payloads.
- * Polling happens only when every message has been handed out and done, so
- * a rebalance never revokes a partition whose rows are in flight; messages
- * polled for a revoked partition are dropped unprocessed (and uncommitted)
- * for the next owner.
+ * Each assigned partition keeps its own librdkafka queue (not forwarded to
+ * the consumer queue), and reads take turns over the partitions. That
+ * matters for throughput, not only fairness: librdkafka 2.0 stops fetching
+ * a partition whose queue holds queued.min.messages or
+ * queued.max.messages.kbytes, and with every partition forwarded into one
+ * queue they all count the same shared length, so one large fetch response
+ * (a megabyte from each of many partitions) stopped them all at once, and
+ * the fetcher looked again only on its next wake-up, up to a second later.
+ * Per-partition queues give each partition its own bound, and a partition
+ * whose queue is full waits (is not fetched) while the pipeline drains it:
+ * that is the backpressure. The consumer queue still carries rebalances and
+ * errors; every queue wakes a pipe when it goes from empty to non-empty, so
+ * an idle read sleeps on the pipe rather than a fixed interval.
+ *
+ * Consecutive messages of one partition form a run that becomes one batch;
+ * the run's messages stay alive until done(), since the batch's strings
+ * point into their payloads. Polling happens only when every message has
+ * been handed out and done, so a rebalance never revokes a partition whose
+ * rows are in flight; messages polled for a revoked partition are dropped
+ * unprocessed (and uncommitted) for the next owner.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "source/kafka.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <librdkafka/rdkafka.h>
 
 #include "common/arena.h"
@@ -42,6 +59,7 @@ typedef struct part_state {
     bool paused;
     uint64_t messages;
     int64_t resume_offset;   /* from the sink's last commit; -1: the group's offset */
+    rd_kafka_queue_t *queue; /* the partition's own fetch queue while assigned */
 } part_state;
 
 typedef struct broker_state {
@@ -69,6 +87,9 @@ typedef struct kafka_driver {
     uint32_t run_start;   /* msgs[run_start..pos) handed out, awaiting done */
     part_state *parts;
     uint32_t nparts;
+    uint32_t next_part;         /* where the next round of reads starts */
+    rd_kafka_queue_t *consumer_queue; /* rebalances and errors */
+    int wake[2];                /* pipe written by librdkafka when a queue gets data */
     bool assignment_settled; /* an assignment came after the last revocation */
     broker_state *brokers;
     uint32_t nbrokers;
@@ -235,6 +256,32 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
 
 /* ---- assignment ----------------------------------------------------------- */
 
+/* Gives each partition of the list its own queue before it is assigned:
+ * unforwarded by the application, so librdkafka's fetch start does not
+ * forward it to the consumer queue (see the top of the file). */
+static void attach_queues(kafka_driver *k, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        part_state *p = part(k, parts->elems[i].partition);
+        if (p->queue)
+            continue;
+        p->queue = rd_kafka_queue_get_partition(k->rk, k->topic, parts->elems[i].partition);
+        if (!p->queue)
+            continue; /* unknown partition: its messages stay on the consumer queue */
+        rd_kafka_queue_forward(p->queue, NULL);
+        rd_kafka_queue_io_event_enable(p->queue, k->wake[1], "p", 1);
+    }
+}
+
+static void detach_queue(part_state *p)
+{
+    if (!p->queue)
+        return;
+    rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
+    rd_kafka_queue_destroy(p->queue);
+    p->queue = NULL;
+}
+
 /* Drops polled, not handed out messages of partitions no longer assigned. */
 static void drop_unassigned(kafka_driver *k)
 {
@@ -332,6 +379,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
                 parts->elems[i].offset = p->resume_offset;
             p->resume_offset = -1; /* once: later owners follow the group */
         }
+        attach_queues(k, parts);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
@@ -365,6 +413,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
             error = rd_kafka_incremental_unassign(rk, parts);
         else
             e = rd_kafka_assign(rk, NULL);
+        for (uint32_t i = 0; i < k->nparts; i++)
+            if (!k->parts[i].assigned)
+                detach_queue(&k->parts[i]);
         char now[512];
         describe_assigned(k, now, sizeof now);
         say(k, "partitions %s of '%s' revoked (now consuming %s)", list, k->topic, now);
@@ -441,44 +492,84 @@ static bool bounded_done(kafka_driver *k)
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Polls what librdkafka has fetched into msgs (which is empty); a fatal
+/* Takes one polled message or event into msgs, or handles and frees it. */
+static void take_message(kafka_driver *k, rd_kafka_message_t *m)
+{
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        part_state *p = part(k, m->partition);
+        if (m->offset > p->eof_offset)
+            p->eof_offset = m->offset;
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (m->err) {
+        on_error(k->rk, m->err, rd_kafka_message_errstr(m), k);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    part_state *p = part(k, m->partition);
+    if (!p->assigned) {
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    p->polled_next = m->offset + 1;
+    if (k->bounded && p->end_known && m->offset >= p->end_offset) {
+        /* Written after the run started: left for the next run. */
+        pause_partition(k, m->partition, p);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    k->msgs[k->nmsgs++] = m;
+}
+
+/* Serves the consumer queue: rebalance and error callbacks run here. A
+ * message can only be there for a partition whose own queue could not be
+ * had; it is taken like any other. */
+static void serve_consumer_queue(kafka_driver *k)
+{
+    rd_kafka_message_t *m;
+    while (k->nmsgs < POLL_MAX_MESSAGES && !k->failed &&
+           (m = rd_kafka_consumer_poll(k->rk, 0)) != NULL)
+        take_message(k, m);
+}
+
+static void drain_wake_pipe(kafka_driver *k)
+{
+    char buf[256];
+    while (read(k->wake[0], buf, sizeof buf) > 0)
+        ;
+}
+
+/* Polls what librdkafka has fetched into msgs (which is empty): events
+ * first, then the next partition in turn that has messages queued. When
+ * nothing is queued anywhere, waits up to POLL_WAIT_MS for a queue to
+ * wake the pipe, rather than returning to the loop, which would sleep
+ * anyway and miss the data's arrival by up to its whole sleep. A fatal
  * error sets k->failed. */
 static void poll_messages(kafka_driver *k)
 {
     assert(k->pos == k->nmsgs && k->run_start == k->pos);
     k->nmsgs = k->pos = k->run_start = 0;
-    while (k->nmsgs < POLL_MAX_MESSAGES && !k->failed) {
-        /* Nothing queued yet: wait a few ms for the next fetch response
-         * rather than returning to the loop, which would sleep anyway and
-         * miss the data's arrival by up to its whole sleep. */
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, k->nmsgs ? 0 : POLL_WAIT_MS);
-        if (!m)
-            break;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            part_state *p = part(k, m->partition);
-            if (m->offset > p->eof_offset)
-                p->eof_offset = m->offset;
-            rd_kafka_message_destroy(m);
-            continue;
+    for (int attempt = 0; attempt < 2 && k->nmsgs == 0 && !k->failed; attempt++) {
+        drain_wake_pipe(k);
+        serve_consumer_queue(k);
+        for (uint32_t n = 0; n < k->nparts && k->nmsgs == 0 && !k->failed; n++) {
+            uint32_t i = (k->next_part + n) % k->nparts;
+            part_state *p = &k->parts[i];
+            if (!p->assigned || !p->queue)
+                continue;
+            rd_kafka_message_t **got = k->msgs + k->nmsgs;
+            ssize_t count = rd_kafka_consume_batch_queue(p->queue, 0, got,
+                                                          POLL_MAX_MESSAGES - k->nmsgs);
+            for (ssize_t j = 0; j < count; j++)
+                take_message(k, got[j]);
+            if (count > 0)
+                k->next_part = i + 1;
         }
-        if (m->err) {
-            on_error(k->rk, m->err, rd_kafka_message_errstr(m), k);
-            rd_kafka_message_destroy(m);
-            continue;
+        if (k->nmsgs == 0 && attempt == 0) {
+            struct pollfd pfd = {.fd = k->wake[0], .events = POLLIN};
+            poll(&pfd, 1, POLL_WAIT_MS);
         }
-        part_state *p = part(k, m->partition);
-        if (!p->assigned) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        p->polled_next = m->offset + 1;
-        if (k->bounded && p->end_known && m->offset >= p->end_offset) {
-            /* Written after the run started: left for the next run. */
-            pause_partition(k, m->partition, p);
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        k->msgs[k->nmsgs++] = m;
     }
 }
 
@@ -516,6 +607,7 @@ static void assign_all(kafka_driver *k)
         p->paused = false;
         p->polled_next = p->eof_offset = p->done_next = -1;
     }
+    attach_queues(k, parts);
     e = rd_kafka_assign(k->rk, parts);
     if (e) {
         say(k, "cannot assign the partitions of '%s': %s", k->topic, rd_kafka_err2str(e));
@@ -636,6 +728,12 @@ static void kafka_close(tw_source_driver *d)
     kafka_driver *k = (kafka_driver *)d;
     for (uint32_t i = k->run_start; i < k->nmsgs; i++)
         rd_kafka_message_destroy(k->msgs[i]);
+    for (uint32_t i = 0; i < k->nparts; i++)
+        detach_queue(&k->parts[i]);
+    if (k->consumer_queue) {
+        rd_kafka_queue_io_event_enable(k->consumer_queue, -1, NULL, 0);
+        rd_kafka_queue_destroy(k->consumer_queue);
+    }
     if (k->rk) {
         /* Commit, then leave the group, so another member takes the
          * partitions over from exactly there. */
@@ -648,6 +746,9 @@ static void kafka_close(tw_source_driver *d)
     for (uint32_t i = 0; i < k->nbrokers; i++)
         free(k->brokers[i].name);
     free(k->brokers);
+    for (int i = 0; i < 2; i++)
+        if (k->wake[i] >= 0)
+            close(k->wake[i]);
     free(k->msgs);
     free(k->parts);
     free(k->source_name);
@@ -769,6 +870,15 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
     k->bounded = bounded;
     k->start_timestamp_ms = -1;
     k->rate_at_us = tw_now_mono_us();
+    k->wake[0] = k->wake[1] = -1;
+    /* Non-blocking both ways: librdkafka's threads must never block on a
+     * full pipe, and draining stops when it is empty. */
+    if (pipe2(k->wake, O_NONBLOCK | O_CLOEXEC)) {
+        tw_err_set(err, TW_ERR_IO, "source '%s': cannot create a pipe: %s", source_name,
+                   strerror(errno));
+        kafka_close(&k->base);
+        return NULL;
+    }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512];
     /* Defaults first: the user's properties.* may override all but the
@@ -809,6 +919,8 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
     }
     conf = NULL;
     rd_kafka_poll_set_consumer(k->rk);
+    k->consumer_queue = rd_kafka_queue_get_consumer(k->rk);
+    rd_kafka_queue_io_event_enable(k->consumer_queue, k->wake[1], "c", 1);
     k->manual = bounded && !k->explicit_group;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!k->manual) {
