@@ -60,6 +60,7 @@ typedef struct part_state {
     uint64_t messages;
     int64_t resume_offset;   /* from the sink's last commit; -1: the group's offset */
     rd_kafka_queue_t *queue; /* the partition's own fetch queue while assigned */
+    bool was_full;           /* its queue was seen near queued.min.messages */
 } part_state;
 
 typedef struct broker_state {
@@ -90,6 +91,7 @@ typedef struct kafka_driver {
     uint32_t next_part;         /* where the next round of reads starts */
     rd_kafka_queue_t *consumer_queue; /* rebalances and errors */
     int wake[2];                /* pipe written by librdkafka when a queue gets data */
+    uint32_t queue_min_messages; /* librdkafka's queued.min.messages */
     bool assignment_settled; /* an assignment came after the last revocation */
     broker_state *brokers;
     uint32_t nbrokers;
@@ -540,6 +542,28 @@ static void drain_wake_pipe(kafka_driver *k)
         ;
 }
 
+/* Restarts the fetching of a partition whose queue was (nearly) full and is
+ * now empty. librdkafka 2.0 stops fetching a partition whose queue holds
+ * queued.min.messages, and looks again only when its broker thread wakes:
+ * on network traffic, or up to a second later. When every partition is
+ * full (the pipeline is the bottleneck), nothing is in flight, and the
+ * pipeline would drain the queues and then wait out the rest of that
+ * second. A seek to the next offset wakes the broker thread at once; it
+ * would discard only what the queue holds, and it is empty. */
+static void refetch(kafka_driver *k, int32_t partition)
+{
+    part_state *p = &k->parts[partition];
+    p->was_full = false;
+    if (p->polled_next < 0 || p->paused)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, k->topic, partition)->offset = p->polled_next;
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(k->rk, l, 0);
+    if (error)
+        rd_kafka_error_destroy(error); /* asynchronous: none is reported */
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Polls what librdkafka has fetched into msgs (which is empty): events
  * first, then the next partition in turn that has messages queued. When
  * nothing is queued anywhere, waits up to POLL_WAIT_MS for a queue to
@@ -559,10 +583,14 @@ static void poll_messages(kafka_driver *k)
             if (!p->assigned || !p->queue)
                 continue;
             rd_kafka_message_t **got = k->msgs + k->nmsgs;
-            ssize_t count = rd_kafka_consume_batch_queue(p->queue, 0, got,
-                                                          POLL_MAX_MESSAGES - k->nmsgs);
+            size_t cap = POLL_MAX_MESSAGES - k->nmsgs;
+            if (rd_kafka_queue_length(p->queue) >= k->queue_min_messages / 2)
+                p->was_full = true;
+            ssize_t count = rd_kafka_consume_batch_queue(p->queue, 0, got, cap);
             for (ssize_t j = 0; j < count; j++)
                 take_message(k, got[j]);
+            if (k->parts[i].was_full && count >= 0 && (size_t)count < cap)
+                refetch(k, (int32_t)i); /* drained */
             if (count > 0)
                 k->next_part = i + 1;
         }
@@ -892,6 +920,13 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
          * seen the old member leave, it waits out this timeout (librdkafka's
          * default was 10 s before 2.0 made it 45 s). */
         {"session.timeout.ms", "10000"},
+        /* Messages prefetched per partition: librdkafka's 100000 is tens
+         * of megabytes a partition once each has its own queue. */
+        {"queued.min.messages", "20000"},
+        /* Only one fetch is in flight per broker; one that holds only
+         * partitions with nothing new waits this long on the broker, and
+         * a partition that becomes fetchable meanwhile waits with it. */
+        {"fetch.wait.max.ms", "100"},
         /* A member joining or leaving moves only the partitions that change
          * owner, and they are revoked (and committed) while the group is
          * stable, so the next owner starts exactly after what was processed. */
@@ -905,6 +940,10 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
         !conf_set(k, conf, "enable.partition.eof", bounded ? "true" : "false",
                   "enable.partition.eof", err))
         goto fail;
+    char min_messages[32];
+    size_t min_len = sizeof min_messages;
+    if (rd_kafka_conf_get(conf, "queued.min.messages", min_messages, &min_len) == RD_KAFKA_CONF_OK)
+        k->queue_min_messages = (uint32_t)strtoul(min_messages, NULL, 10);
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_stats_cb(conf, on_stats);
