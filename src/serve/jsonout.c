@@ -31,14 +31,23 @@ static void put(out *o, const char *s, size_t n)
 size_t tw_json_format_real(double d, char *buf)
 {
     assert(isfinite(d));
-    int n = 0;
-    /* 17 significant digits always read back; most values need fewer. */
-    for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(buf, 40, "%.*g", prec, d);
+    /* The fewest significant digits that read back; 17 always do. */
+    int digits = 1, n = 0;
+    for (; digits <= 17; digits++) {
+        n = snprintf(buf, 40, "%.*e", digits - 1, d);
         if (strtod(buf, NULL) == d)
             break;
     }
-    if (!strpbrk(buf, ".eE")) {
+    if (digits > 17)
+        digits = 17;
+    /* Plain notation where %g would use it at full precision (100.0, not
+     * 1e+02); the same digits, so it reads back the same. */
+    int exponent = atoi(strchr(buf, 'e') + 1);
+    if (exponent >= -4 && exponent < 17) {
+        int decimals = digits - 1 - exponent;
+        n = snprintf(buf, 40, "%.*f", decimals > 0 ? decimals : 0, d);
+    }
+    if (!strpbrk(buf, ".e")) {
         memcpy(buf + n, ".0", 3);
         n += 2;
     }

@@ -52,7 +52,7 @@ struct tw_serve {
     char *token;
     char *anomaly_view, *series_view;
     char url[160];
-    uint64_t event_seq; /* pipeline thread only */
+    uint64_t event_seq; /* the thread executing DDL and running taps only */
     atomic_uint_fast64_t requests[TW_ROUTE_COUNT_][NSTATUS];
     atomic_int_fast64_t last_barrier_wall_us;
 
@@ -473,14 +473,8 @@ static enum MHD_Result serve_stream(tw_serve *s, struct MHD_Connection *conn,
     if (pl->n)
         return send_error(s, conn, TW_ROUTE_STREAM, 400, "/api/stream takes no parameters",
                           pl->items[0].name);
-    pthread_rwlock_rdlock(&s->views_lock);
-    bool have_view = s->api.anomalies != NULL;
-    pthread_rwlock_unlock(&s->views_lock);
-    if (!have_view)
-        return send_error(s, conn, TW_ROUTE_STREAM, 503,
-                          "no anomaly view to stream: it is not created yet, or was dropped "
-                          "(or choose another with --anomalies)",
-                          NULL);
+    /* Open even while the anomaly view does not exist: its changes flow
+     * once it is created, announced by a meta event. */
     tw_sse_client *client = tw_sse_subscribe(s->hub);
     if (!client)
         return send_error(s, conn, TW_ROUTE_STREAM, 503, "too many stream clients", NULL);
@@ -766,15 +760,24 @@ static bool bind_view(tw_serve *s, bool anomaly, bool required, tw_err *err)
 static void on_view_change(void *ctx, const char *view, bool created)
 {
     tw_serve *s = ctx;
+    bool changed = false;
     for (int anomaly = 1; anomaly >= 0; anomaly--) {
         if (strcmp(view, anomaly ? s->anomaly_view : s->series_view))
             continue;
         bind_view(s, anomaly, false, NULL);
+        changed = true;
         fprintf(stderr, "tidewatch: http: view '%s' %s; %s\n", view,
                 created ? "created" : "dropped",
                 (anomaly ? s->api.anomalies : s->api.series) ? "serving it"
                                                              : "its routes answer 503");
     }
+    if (!changed)
+        return;
+    /* Pages reload /api/meta (types, thresholds) and their rows. */
+    char text[96];
+    int n = snprintf(text, sizeof text, "id: %llu\nevent: meta\ndata: {}\n\n",
+                     (unsigned long long)++s->event_seq);
+    tw_sse_publish(s->hub, text, (size_t)n);
 }
 
 tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err)
