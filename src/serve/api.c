@@ -391,30 +391,55 @@ static bool need_store(const tw_rowstore *store, const char *view, const char *o
     return false;
 }
 
-static void route_anomalies(const tw_api *api, const params *p, tw_api_reply *reply)
+/* One page of the anomaly view (live and history) as /api/anomalies and
+ * its CSV export ask for it: q, from, to, tz, types, sort, limit, offset. */
+typedef struct anomaly_page {
+    tw_rowstore_filter filter;
+    bool desc;
+    int64_t limit, offset;
+} anomaly_page;
+
+/* Validates the page's parameters (limit 1..max_limit, default
+ * default_limit); false with reply filled when one is bad. */
+static bool parse_anomaly_page(const tw_api *api, const params *p, int64_t max_limit,
+                               int64_t default_limit, anomaly_page *page, tw_api_reply *reply)
 {
     static const char *const allowed[] = {"q",     "from",   "to", "types", "sort",
                                           "limit", "offset", "tz", NULL};
-    tw_rowstore_filter f;
-    bool desc;
-    int64_t limit, offset;
+    tw_rowstore_filter *f = &page->filter;
     if (!params_check(p, allowed, reply) ||
         !need_store(api->anomalies, api->anomaly_view, "--anomalies", reply) ||
-        !parse_filter(p, &f, reply) ||
-        !parse_types(p, api->anomalies, false, &f.types, reply) || !parse_sort(p, &desc, reply) ||
-        !parse_int(p, "limit", 1, ANOMALIES_MAX_LIMIT, ANOMALIES_DEFAULT_LIMIT, &limit, reply) ||
-        !parse_int(p, "offset", 0, INT64_C(1000000000), 0, &offset, reply))
+        !parse_filter(p, f, reply) || !parse_types(p, api->anomalies, false, &f->types, reply) ||
+        !parse_sort(p, &page->desc, reply) ||
+        !parse_int(p, "limit", 1, max_limit, default_limit, &page->limit, reply) ||
+        !parse_int(p, "offset", 0, INT64_C(1000000000), 0, &page->offset, reply))
+        return false;
+    f->match_types = true;
+    return true;
+}
+
+/* Visits the page's rows; returns how many match in all. No type selected
+ * matches nothing (the seed's rule). */
+static uint64_t visit_anomaly_page(const tw_api *api, const anomaly_page *page,
+                                   void (*visit)(void *ctx, const tw_rowstore_row *row), void *ctx)
+{
+    if (!page->filter.types)
+        return 0;
+    return query_anomalies(api, &page->filter, page->desc, (uint64_t)page->offset,
+                           (uint64_t)page->limit, visit, ctx);
+}
+
+static void route_anomalies(const tw_api *api, const params *p, tw_api_reply *reply)
+{
+    anomaly_page page;
+    if (!parse_anomaly_page(api, p, ANOMALIES_MAX_LIMIT, ANOMALIES_DEFAULT_LIMIT, &page, reply))
         return;
-    f.match_types = true;
     rows_ctx rc = {api->anomalies, json_array()};
-    /* No type selected matches nothing (the seed's rule). */
-    uint64_t total = f.types ? query_anomalies(api, &f, desc, (uint64_t)offset, (uint64_t)limit,
-                                               collect_row, &rc)
-                             : 0;
+    uint64_t total = visit_anomaly_page(api, &page, collect_row, &rc);
     json_t *o = json_object();
     json_object_set_new(o, "total", json_integer((json_int_t)total));
-    json_object_set_new(o, "limit", json_integer(limit));
-    json_object_set_new(o, "offset", json_integer(offset));
+    json_object_set_new(o, "limit", json_integer(page.limit));
+    json_object_set_new(o, "offset", json_integer(page.offset));
     json_object_set_new(o, "rows", rc.rows);
     reply_json(reply, 200, o);
 }
@@ -506,19 +531,9 @@ static void csv_row(void *ctx, const tw_rowstore_row *row)
 
 static void route_anomalies_csv(const tw_api *api, const params *p, tw_api_reply *reply)
 {
-    static const char *const allowed[] = {"q",     "from",   "to", "types", "sort",
-                                          "limit", "offset", "tz", NULL};
-    tw_rowstore_filter f;
-    bool desc;
-    int64_t limit, offset;
-    if (!params_check(p, allowed, reply) ||
-        !need_store(api->anomalies, api->anomaly_view, "--anomalies", reply) ||
-        !parse_filter(p, &f, reply) ||
-        !parse_types(p, api->anomalies, false, &f.types, reply) || !parse_sort(p, &desc, reply) ||
-        !parse_int(p, "limit", 1, CSV_MAX_ROWS, CSV_MAX_ROWS, &limit, reply) ||
-        !parse_int(p, "offset", 0, INT64_C(1000000000), 0, &offset, reply))
+    anomaly_page page;
+    if (!parse_anomaly_page(api, p, CSV_MAX_ROWS, CSV_MAX_ROWS, &page, reply))
         return;
-    f.match_types = true;
     csv_ctx cc = {.store = api->anomalies};
     for (uint32_t c = 0; c < tw_rowstore_ncols(api->anomalies); c++) {
         const char *name = tw_rowstore_column_name(api->anomalies, c);
@@ -526,8 +541,7 @@ static void route_anomalies_csv(const tw_api *api, const params *p, tw_api_reply
         buf_add(&cc.out, ",", 1);
     }
     buf_add(&cc.out, "types\r\n", 7);
-    if (f.types)
-        query_anomalies(api, &f, desc, (uint64_t)offset, (uint64_t)limit, csv_row, &cc);
+    visit_anomaly_page(api, &page, csv_row, &cc);
     reply->status = 200;
     reply->content_type = "text/csv; charset=utf-8";
     reply->body = cc.out.data;
