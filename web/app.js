@@ -392,6 +392,9 @@ function connectStream() {
     scheduleRefresh();
   };
   for (const t of ['new', 'updated', 'cleared']) es.addEventListener(t, onChange);
+  // The anomaly view was created or dropped (e.g. over psql): its types and
+  // thresholds may have changed.
+  es.addEventListener('meta', () => loadMeta().then((ok) => { if (ok) refreshAll(); }));
   es.onerror = () => setLive('reconnecting…', '');
 }
 
@@ -440,7 +443,7 @@ function buildTypes() {
     return lab;
   }));
   const parts = meta.types.filter((t) => typeof t.threshold === 'number')
-    .map((t) => `${t.label}: ${t.metric} > ${t.threshold}${t.unit ? ' ' + t.unit : ''}`);
+    .map((t) => `${t.label}: ${t.metric} ${t.op || '>'} ${t.threshold}${t.unit ? ' ' + t.unit : ''}`);
   $('thresholds').textContent = parts.length
     ? `Anomaly thresholds (per 10 s window average) · ${parts.join(' · ')}`
     : 'Anomaly types come from the boolean is_* columns of the anomaly view.';
@@ -500,19 +503,26 @@ function wire() {
   });
 }
 
-async function start() {
-  readUrl();
-  wire();
+async function loadMeta() {
   try {
-    meta = await getJson('meta', '/api/meta');
+    const m = await getJson('meta', '/api/meta');
+    if (!m) return false; // superseded by a newer load
+    meta = m;
     $('version').textContent = meta.version || '';
   } catch (e) {
     showError(e.message);
-    return;
+    return false;
   }
   buildTypes();
   if (state.types) state.types = state.types.filter((t) => meta.types.some((m) => m.name === t));
   syncControls();
+  return true;
+}
+
+async function start() {
+  readUrl();
+  wire();
+  if (!(await loadMeta())) return;
   refreshAll();
   connectStream();
 }

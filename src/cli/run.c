@@ -363,7 +363,7 @@ int tw_cmd_run(int argc, char **argv)
             tw_err herr;
             history = tw_history_open(&hopts, &herr);
             if (history)
-                tw_history_publish(http.anomaly_view, history);
+                http.history = history;
             else if (!quiet)
                 fprintf(stderr, "tidewatch: sink '%s': history is not served: %s\n", sink.name,
                         herr.msg);
@@ -443,10 +443,7 @@ fail:
 out:
     tw_pgwire_stop(pgwire);
     tw_serve_stop(rs.serve);
-    if (history) {
-        tw_history_publish(http.anomaly_view, NULL);
-        tw_history_free(history);
-    }
+    tw_history_free(history);
     tw_engine_free(engine);
     if (dead_letter)
         fclose(dead_letter);

@@ -86,6 +86,7 @@ typedef struct mv_entry {
     uint32_t nnodes;
     tw_node *parent;  /* the node the chain hangs from */
     tw_node *first;   /* first node of the chain */
+    char *definition; /* the SELECT text it was created with */
 } mv_entry;
 
 typedef struct conn_entry {
@@ -130,9 +131,11 @@ struct tw_engine {
     uint32_t nsinks;
     tw_node **order; /* every stateful node in creation order, for barriers */
     uint32_t norder;
-    tw_node **extra; /* watch nodes, owned */
+    tw_node **extra; /* watch and tap nodes, owned */
     uint32_t nextra;
     FILE *dead_letter;
+    void (*on_view)(void *ctx, const char *view, bool created);
+    void *on_view_ctx;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -595,6 +598,7 @@ static void mv_entry_free(tw_engine *e, mv_entry *m)
         tw_node_free(m->nodes[i]);
     }
     free(m->nodes);
+    free(m->definition);
     tw_mv_free(m->rel.mv);
     for (uint32_t i = 0; i < m->rel.ncols; i++)
         free(m->rel.col_names[i]);
@@ -694,9 +698,15 @@ static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_s
     tw_node_connect(tail, tw_mv_node(m->rel.mv));
     tw_node_connect(m->parent, m->first);
     m->rel.node = tw_mv_node(m->rel.mv);
+    size_t def_len = cm->select_end - cm->select_start;
+    m->definition = tw_xmalloc(def_len + 1);
+    memcpy(m->definition, script->text + cm->select_start, def_len);
+    m->definition[def_len] = '\0';
     tw_plan_free(p);
     e->mvs = tw_xrealloc(e->mvs, (e->nmvs + 1) * sizeof *e->mvs);
     e->mvs[e->nmvs++] = m;
+    if (e->on_view)
+        e->on_view(e->on_view_ctx, m->rel.name, true);
     return true;
 }
 
@@ -1023,6 +1033,8 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
 
 /* ---- DROP ------------------------------------------------------------- */
 
+static void remove_taps(tw_engine *e, const tw_node *parent, const void *ctx);
+
 static bool has_dependents(tw_engine *e, const char *name, const char **who)
 {
     tw_sql_name n = {.name = name};
@@ -1068,9 +1080,12 @@ static bool exec_drop(tw_engine *e, const tw_sql_script *script, const tw_sql_dr
                 continue;
             if (has_dependents(e, name, &who))
                 goto depends;
+            remove_taps(e, e->mvs[i]->rel.node, NULL);
             mv_entry_free(e, e->mvs[i]);
             memmove(&e->mvs[i], &e->mvs[i + 1], (e->nmvs - i - 1) * sizeof(void *));
             e->nmvs--;
+            if (e->on_view)
+                e->on_view(e->on_view_ctx, name, false);
             return true;
         }
         break;
@@ -2072,6 +2087,7 @@ typedef struct tap_node {
     tw_node base;
     void (*fn)(void *ctx, const tw_batch *changes);
     void *ctx;
+    tw_node *parent; /* the view's node */
 } tap_node;
 
 static void tap_push(tw_node *node, const tw_batch *in)
@@ -2099,6 +2115,7 @@ bool tw_engine_tap(tw_engine *e, const char *mv_name,
         tw_node_init(&t->base, &tap_ops);
         t->fn = fn;
         t->ctx = ctx;
+        t->parent = m->rel.node;
         tw_node_connect(m->rel.node, &t->base);
         e->extra = tw_xrealloc(e->extra, (e->nextra + 1) * sizeof *e->extra);
         e->extra[e->nextra++] = &t->base;
@@ -2106,6 +2123,46 @@ bool tw_engine_tap(tw_engine *e, const char *mv_name,
         return true;
     }
     return tw_err_set(err, TW_ERR_CONFIG, "no materialized view named '%s'", mv_name);
+}
+
+/* Removes the taps hanging from `parent` (any view when NULL) whose context
+ * is `ctx` (any context when NULL). */
+static void remove_taps(tw_engine *e, const tw_node *parent, const void *ctx)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < e->nextra; i++) {
+        tw_node *n = e->extra[i];
+        tap_node *t = n->ops == &tap_ops ? (tap_node *)n : NULL;
+        if (!t || (parent && t->parent != parent) || (ctx && t->ctx != ctx)) {
+            e->extra[kept++] = n;
+            continue;
+        }
+        disconnect(t->parent, n);
+        remove_order(e, n);
+        tw_node_free(n);
+    }
+    e->nextra = kept;
+}
+
+void tw_engine_untap(tw_engine *e, void *ctx)
+{
+    assert(ctx);
+    remove_taps(e, NULL, ctx);
+}
+
+void tw_engine_on_view_change(tw_engine *e,
+                              void (*fn)(void *ctx, const char *view, bool created), void *ctx)
+{
+    e->on_view = fn;
+    e->on_view_ctx = ctx;
+}
+
+char *tw_engine_mv_definition(tw_engine *e, const char *name)
+{
+    for (uint32_t i = 0; i < e->nmvs; i++)
+        if (name_is(e->mvs[i]->rel.name, name))
+            return tw_xstrdup(e->mvs[i]->definition);
+    return NULL;
 }
 
 int64_t tw_engine_mv_rows(tw_engine *e, const char *mv_name)

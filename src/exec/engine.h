@@ -106,6 +106,24 @@ struct tw_mv *tw_engine_find_mv(tw_engine *engine, const char *name);
 bool tw_engine_tap(tw_engine *engine, const char *mv_name,
                    void (*fn)(void *ctx, const tw_batch *changes), void *ctx, tw_err *err);
 
+/* Removes every tap installed with context ctx (not NULL), so a consumer can
+ * go away while the engine lives on. Call from the thread that executes
+ * DDL. Dropping a view removes its taps by itself. */
+void tw_engine_untap(tw_engine *engine, void *ctx);
+
+/* Calls fn(ctx, view, created) on the thread executing the statement right
+ * after a CREATE MATERIALIZED VIEW (created true; the view can be tapped
+ * from fn) or a DROP MATERIALIZED VIEW (created false; its taps are already
+ * gone) succeeds, so a server can follow views defined while it runs. One
+ * listener at a time; fn NULL removes it. */
+void tw_engine_on_view_change(tw_engine *engine,
+                              void (*fn)(void *ctx, const char *view, bool created), void *ctx);
+
+/* The SELECT text view `name` was created with, as a malloc'd copy the
+ * caller frees, or NULL when there is no such view. Call from the thread
+ * that executes DDL. */
+char *tw_engine_mv_definition(tw_engine *engine, const char *name);
+
 /* A sink's name and options: its connection's options with the sink's own
  * WITH options on top (what the sink opened its table with). Strings are
  * malloc'ed copies; free with tw_engine_sink_info_free. */

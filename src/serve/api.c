@@ -11,6 +11,7 @@
 #include "common/arena.h"
 #include "common/timeutil.h"
 #include "serve/history.h"
+#include "serve/jsonout.h"
 
 #define ANOMALIES_MAX_LIMIT 2000
 #define ANOMALIES_DEFAULT_LIMIT 15
@@ -33,15 +34,9 @@ static void reply_json(tw_api_reply *reply, unsigned status, json_t *body)
 {
     reply->status = status;
     reply->content_type = "application/json";
-    reply->body = json_dumps(body, JSON_COMPACT);
-    reply->len = reply->body ? strlen(reply->body) : 0;
+    reply->body = tw_json_encode(body, &reply->len);
     reply->attachment = NULL;
     json_decref(body);
-    if (!reply->body) {
-        reply->status = 500;
-        reply->body = tw_xstrdup("{\"error\":\"response could not be encoded\"}");
-        reply->len = strlen(reply->body);
-    }
 }
 
 void tw_api_error(tw_api_reply *reply, unsigned status, const char *message,
@@ -332,15 +327,15 @@ static void merge_live_row(void *ctx, const tw_rowstore_row *row)
     merge_emit(m, row);
 }
 
-/* tw_rowstore_query over the anomaly store and its history (when tidewatch
- * run published one for the view): the same filter, order and paging, each
+/* tw_rowstore_query over the anomaly store and its history (when the server
+ * was given one): the same filter, order and paging, each
  * (device, window) once with the live row winning. Without history, or if
  * the table cannot be read, the live rows alone. */
 static uint64_t query_anomalies(const tw_api *api, const tw_rowstore_filter *f, bool desc,
                                 uint64_t offset, uint64_t limit,
                                 void (*visit)(void *ctx, const tw_rowstore_row *row), void *ctx)
 {
-    tw_history *history = tw_history_find(api->anomaly_view);
+    tw_history *history = api->history;
     uint64_t history_total = 0;
     tw_history_cursor *cursor = NULL;
     if (history) {
@@ -370,7 +365,7 @@ static uint64_t query_anomalies(const tw_api *api, const tw_rowstore_filter *f, 
 static bool anomaly_bounds(const tw_api *api, int64_t *min_us, int64_t *max_us)
 {
     bool any = tw_rowstore_bounds(api->anomalies, min_us, max_us);
-    tw_history *history = tw_history_find(api->anomaly_view);
+    tw_history *history = api->history;
     int64_t hmin, hmax;
     if (history && tw_history_bounds(history, &hmin, &hmax)) {
         if (!any || hmin < *min_us)
@@ -387,37 +382,64 @@ static bool need_store(const tw_rowstore *store, const char *view, const char *o
 {
     if (store)
         return true;
-    char msg[256];
-    snprintf(msg, sizeof msg, "no materialized view '%s' to serve (choose one with %s)",
+    char msg[384];
+    snprintf(msg, sizeof msg,
+             "materialized view '%s' does not exist (not created yet, or dropped); it is "
+             "served as soon as it is created (or choose another view with %s)",
              view ? view : "", option);
     tw_api_error(reply, 503, msg, NULL);
     return false;
 }
 
-static void route_anomalies(const tw_api *api, const params *p, tw_api_reply *reply)
+/* One page of the anomaly view (live and history) as /api/anomalies and
+ * its CSV export ask for it: q, from, to, tz, types, sort, limit, offset. */
+typedef struct anomaly_page {
+    tw_rowstore_filter filter;
+    bool desc;
+    int64_t limit, offset;
+} anomaly_page;
+
+/* Validates the page's parameters (limit 1..max_limit, default
+ * default_limit); false with reply filled when one is bad. */
+static bool parse_anomaly_page(const tw_api *api, const params *p, int64_t max_limit,
+                               int64_t default_limit, anomaly_page *page, tw_api_reply *reply)
 {
     static const char *const allowed[] = {"q",     "from",   "to", "types", "sort",
                                           "limit", "offset", "tz", NULL};
-    tw_rowstore_filter f;
-    bool desc;
-    int64_t limit, offset;
+    tw_rowstore_filter *f = &page->filter;
     if (!params_check(p, allowed, reply) ||
         !need_store(api->anomalies, api->anomaly_view, "--anomalies", reply) ||
-        !parse_filter(p, &f, reply) ||
-        !parse_types(p, api->anomalies, false, &f.types, reply) || !parse_sort(p, &desc, reply) ||
-        !parse_int(p, "limit", 1, ANOMALIES_MAX_LIMIT, ANOMALIES_DEFAULT_LIMIT, &limit, reply) ||
-        !parse_int(p, "offset", 0, INT64_C(1000000000), 0, &offset, reply))
+        !parse_filter(p, f, reply) || !parse_types(p, api->anomalies, false, &f->types, reply) ||
+        !parse_sort(p, &page->desc, reply) ||
+        !parse_int(p, "limit", 1, max_limit, default_limit, &page->limit, reply) ||
+        !parse_int(p, "offset", 0, INT64_C(1000000000), 0, &page->offset, reply))
+        return false;
+    f->match_types = true;
+    return true;
+}
+
+/* Visits the page's rows; returns how many match in all. No type selected
+ * matches nothing (the seed's rule). */
+static uint64_t visit_anomaly_page(const tw_api *api, const anomaly_page *page,
+                                   void (*visit)(void *ctx, const tw_rowstore_row *row), void *ctx)
+{
+    if (!page->filter.types)
+        return 0;
+    return query_anomalies(api, &page->filter, page->desc, (uint64_t)page->offset,
+                           (uint64_t)page->limit, visit, ctx);
+}
+
+static void route_anomalies(const tw_api *api, const params *p, tw_api_reply *reply)
+{
+    anomaly_page page;
+    if (!parse_anomaly_page(api, p, ANOMALIES_MAX_LIMIT, ANOMALIES_DEFAULT_LIMIT, &page, reply))
         return;
-    f.match_types = true;
     rows_ctx rc = {api->anomalies, json_array()};
-    /* No type selected matches nothing (the seed's rule). */
-    uint64_t total = f.types ? query_anomalies(api, &f, desc, (uint64_t)offset, (uint64_t)limit,
-                                               collect_row, &rc)
-                             : 0;
+    uint64_t total = visit_anomaly_page(api, &page, collect_row, &rc);
     json_t *o = json_object();
     json_object_set_new(o, "total", json_integer((json_int_t)total));
-    json_object_set_new(o, "limit", json_integer(limit));
-    json_object_set_new(o, "offset", json_integer(offset));
+    json_object_set_new(o, "limit", json_integer(page.limit));
+    json_object_set_new(o, "offset", json_integer(page.offset));
     json_object_set_new(o, "rows", rc.rows);
     reply_json(reply, 200, o);
 }
@@ -509,19 +531,9 @@ static void csv_row(void *ctx, const tw_rowstore_row *row)
 
 static void route_anomalies_csv(const tw_api *api, const params *p, tw_api_reply *reply)
 {
-    static const char *const allowed[] = {"q",     "from",   "to", "types", "sort",
-                                          "limit", "offset", "tz", NULL};
-    tw_rowstore_filter f;
-    bool desc;
-    int64_t limit, offset;
-    if (!params_check(p, allowed, reply) ||
-        !need_store(api->anomalies, api->anomaly_view, "--anomalies", reply) ||
-        !parse_filter(p, &f, reply) ||
-        !parse_types(p, api->anomalies, false, &f.types, reply) || !parse_sort(p, &desc, reply) ||
-        !parse_int(p, "limit", 1, CSV_MAX_ROWS, CSV_MAX_ROWS, &limit, reply) ||
-        !parse_int(p, "offset", 0, INT64_C(1000000000), 0, &offset, reply))
+    anomaly_page page;
+    if (!parse_anomaly_page(api, p, CSV_MAX_ROWS, CSV_MAX_ROWS, &page, reply))
         return;
-    f.match_types = true;
     csv_ctx cc = {.store = api->anomalies};
     for (uint32_t c = 0; c < tw_rowstore_ncols(api->anomalies); c++) {
         const char *name = tw_rowstore_column_name(api->anomalies, c);
@@ -529,8 +541,7 @@ static void route_anomalies_csv(const tw_api *api, const params *p, tw_api_reply
         buf_add(&cc.out, ",", 1);
     }
     buf_add(&cc.out, "types\r\n", 7);
-    if (f.types)
-        query_anomalies(api, &f, desc, (uint64_t)offset, (uint64_t)limit, csv_row, &cc);
+    visit_anomaly_page(api, &page, csv_row, &cc);
     reply->status = 200;
     reply->content_type = "text/csv; charset=utf-8";
     reply->body = cc.out.data;
@@ -800,16 +811,69 @@ static void route_summary(const tw_api *api, const params *p, tw_api_reply *repl
 
 /* ---- meta and health ---------------------------------------------------- */
 
-/* The seed's rules (netops-demo-readme.md): the dashboard draws these
- * thresholds. A type not listed here has no threshold line. */
+/* Display names of the seed's types (netops-demo-readme.md); any other
+ * type is labelled from its name. */
 static const struct {
-    const char *type, *label, *metric, *unit;
-    double threshold;
-} seed_rules[] = {
-    {"latency", "High Latency", "avg_latency_ms", "ms", 100},
-    {"loss", "High Packet Loss", "avg_packet_loss_rate", "%", 5},
-    {"bandwidth", "Bandwidth Saturation", "avg_bandwidth_usage", "%", 90},
+    const char *type, *label;
+} seed_labels[] = {
+    {"latency", "High Latency"},
+    {"loss", "High Packet Loss"},
+    {"bandwidth", "Bandwidth Saturation"},
 };
+
+/* Units shown beside a threshold, by the metric's name: the seed's
+ * percentages, then common suffixes. None when unknown. */
+static const char *metric_unit(const char *metric)
+{
+    static const struct {
+        const char *suffix, *unit;
+    } units[] = {
+        {"avg_packet_loss_rate", "%"}, {"avg_bandwidth_usage", "%"}, {"_percent", "%"},
+        {"_pct", "%"},                 {"_ms", "ms"},                {"_us", "us"},
+        {"_bytes", "B"},
+    };
+    size_t n = strlen(metric);
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        size_t k = strlen(units[i].suffix);
+        if (n >= k && !strcmp(metric + n - k, units[i].suffix))
+            return units[i].unit;
+    }
+    return NULL;
+}
+
+static json_t *type_json(const tw_api *api, uint32_t t)
+{
+    const char *name = tw_rowstore_type_name(api->anomalies, t);
+    json_t *ty = json_object();
+    json_object_set_new(ty, "name", json_string(name));
+    json_object_set_new(ty, "column", json_string(tw_rowstore_type_column(api->anomalies, t)));
+    const char *label = NULL;
+    for (size_t i = 0; i < sizeof seed_labels / sizeof *seed_labels; i++)
+        if (!strcmp(seed_labels[i].type, name))
+            label = seed_labels[i].label;
+    if (label) {
+        json_object_set_new(ty, "label", json_string(label));
+    } else {
+        /* is_port_scan -> "Port scan" */
+        char text[128];
+        snprintf(text, sizeof text, "%s", name);
+        for (char *c = text; *c; c++)
+            if (*c == '_')
+                *c = ' ';
+        text[0] = (char)toupper((unsigned char)text[0]);
+        json_object_set_new(ty, "label", json_string(text));
+    }
+    const tw_rule *rule = api->rules ? &api->rules[t] : NULL;
+    if (rule && rule->op != TW_RULE_NONE) {
+        json_object_set_new(ty, "metric", json_string(rule->metric));
+        json_object_set_new(ty, "op", json_string(tw_rule_op_text(rule->op)));
+        json_object_set_new(ty, "threshold", json_real(rule->threshold));
+        const char *unit = metric_unit(rule->metric);
+        if (unit)
+            json_object_set_new(ty, "unit", json_string(unit));
+    }
+    return ty;
+}
 
 static void route_meta(const tw_api *api, const params *p, tw_api_reply *reply)
 {
@@ -823,33 +887,8 @@ static void route_meta(const tw_api *api, const params *p, tw_api_reply *reply)
     json_object_set_new(o, "series_view", api->series ? json_string(api->series_view) : json_null());
     json_object_set_new(o, "barrier_interval_ms", json_integer(api->barrier_interval_ms));
     json_t *types = json_array(), *columns = json_array();
-    for (uint32_t t = 0; api->anomalies && t < tw_rowstore_ntypes(api->anomalies); t++) {
-        const char *name = tw_rowstore_type_name(api->anomalies, t);
-        json_t *ty = json_object();
-        json_object_set_new(ty, "name", json_string(name));
-        json_object_set_new(ty, "column", json_string(tw_rowstore_type_column(api->anomalies, t)));
-        bool seed = false;
-        for (size_t i = 0; i < sizeof seed_rules / sizeof *seed_rules; i++) {
-            if (strcmp(seed_rules[i].type, name))
-                continue;
-            seed = true;
-            json_object_set_new(ty, "label", json_string(seed_rules[i].label));
-            json_object_set_new(ty, "metric", json_string(seed_rules[i].metric));
-            json_object_set_new(ty, "threshold", json_real(seed_rules[i].threshold));
-            json_object_set_new(ty, "unit", json_string(seed_rules[i].unit));
-        }
-        if (!seed) {
-            /* is_port_scan -> "Port scan" */
-            char label[128];
-            snprintf(label, sizeof label, "%s", name);
-            for (char *c = label; *c; c++)
-                if (*c == '_')
-                    *c = ' ';
-            label[0] = (char)toupper((unsigned char)label[0]);
-            json_object_set_new(ty, "label", json_string(label));
-        }
-        json_array_append_new(types, ty);
-    }
+    for (uint32_t t = 0; api->anomalies && t < tw_rowstore_ntypes(api->anomalies); t++)
+        json_array_append_new(types, type_json(api, t));
     for (uint32_t c = 0; api->anomalies && c < tw_rowstore_ncols(api->anomalies); c++) {
         json_t *col = json_object();
         json_object_set_new(col, "name", json_string(tw_rowstore_column_name(api->anomalies, c)));

@@ -15,7 +15,9 @@
 
 #include <jansson.h>
 
+#include "serve/history.h"
 #include "serve/rowstore.h"
+#include "serve/rules.h"
 
 typedef enum tw_api_route {
     TW_ROUTE_HEALTH,
@@ -35,9 +37,13 @@ typedef enum tw_api_route {
 /* The route name used in /metrics labels. */
 const char *tw_api_route_name(tw_api_route route);
 
+/* What the routes answer from; the server owns every pointer and swaps
+ * them (under its own lock) as the views are created and dropped. */
 typedef struct tw_api {
-    tw_rowstore *anomalies; /* NULL when the anomaly view does not exist */
-    tw_rowstore *series;    /* NULL when the series view does not exist */
+    tw_rowstore *anomalies; /* NULL while the anomaly view does not exist */
+    const tw_rule *rules;   /* one per type of anomalies (tw_rowstore_ntypes) */
+    tw_rowstore *series;    /* NULL while the series view does not exist */
+    tw_history *history;    /* the anomaly view's Iceberg table, or NULL */
     const char *anomaly_view, *series_view;
     int64_t barrier_interval_ms;
 } tw_api;

@@ -92,12 +92,4 @@ typedef struct tw_history_stats {
 
 void tw_history_get_stats(tw_history *h, tw_history_stats *stats);
 
-/* A process-wide table of providers by view name, so the HTTP API (built
- * inside the server) finds the provider that tidewatch run opened for the
- * served anomaly view. publish(NULL) removes. The provider must stay alive
- * until it is unpublished and no request can use it (stop the server
- * first). */
-void tw_history_publish(const char *view, tw_history *h);
-tw_history *tw_history_find(const char *view);
-
 #endif

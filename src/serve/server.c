@@ -21,7 +21,9 @@
 #include "mv/mv.h"
 #include "serve/api.h"
 #include "serve/assets.h"
+#include "serve/jsonout.h"
 #include "serve/rowstore.h"
+#include "serve/rules.h"
 #include "serve/sse.h"
 
 #define MAX_CONNECTIONS 512
@@ -37,12 +39,20 @@ static const unsigned counted_status[] = {200, 303, 304, 400, 401, 404, 405, 500
 
 struct tw_serve {
     struct MHD_Daemon *daemon;
+    tw_engine *engine;
+    /* api's stores and rules change when their views are created or
+     * dropped (on the thread executing DDL, under the write lock); request
+     * threads read them under the read lock. The pipeline thread's taps
+     * read them without it: only the thread executing DDL changes them,
+     * and it is the pipeline thread whenever taps run. */
+    pthread_rwlock_t views_lock;
     tw_api api;
+    tw_rule *anomaly_rules;
     tw_sse_hub *hub;
     char *token;
     char *anomaly_view, *series_view;
     char url[160];
-    uint64_t event_seq; /* pipeline thread only */
+    uint64_t event_seq; /* the thread executing DDL and running taps only */
     atomic_uint_fast64_t requests[TW_ROUTE_COUNT_][NSTATUS];
     atomic_int_fast64_t last_barrier_wall_us;
 
@@ -81,12 +91,11 @@ static void sse_change(void *ctx, tw_change_kind kind, const tw_rowstore_row *ro
     sse_append(b, head, (size_t)n);
     json_t *o = tw_api_row_json(b->serve->api.anomalies, row);
     /* Compact JSON has no newline, so it is one data: line. */
-    char *json = json_dumps(o, JSON_COMPACT);
+    size_t len;
+    char *json = tw_json_encode(o, &len);
     json_decref(o);
-    if (json) {
-        sse_append(b, json, strlen(json));
-        free(json);
-    }
+    sse_append(b, json, len);
+    free(json);
     sse_append(b, "\n\n", 2);
 }
 
@@ -277,6 +286,7 @@ static char *metrics_text(tw_serve *s, size_t *out_len)
     prom_help(f, "tidewatch_sse_messages_total", "counter", "Barrier messages published.");
     fprintf(f, "tidewatch_sse_messages_total %llu\n", (unsigned long long)sst.published);
     prom_help(f, "tidewatch_served_rows", "gauge", "Rows held by the API's stores, by view.");
+    pthread_rwlock_rdlock(&s->views_lock);
     if (s->api.anomalies) {
         fputs("tidewatch_served_rows{view=\"", f);
         prom_label(f, s->anomaly_view);
@@ -287,6 +297,7 @@ static char *metrics_text(tw_serve *s, size_t *out_len)
         prom_label(f, s->series_view);
         fprintf(f, "\"} %llu\n", (unsigned long long)tw_rowstore_count(s->api.series));
     }
+    pthread_rwlock_unlock(&s->views_lock);
     int64_t last = atomic_load(&s->last_barrier_wall_us);
     prom_help(f, "tidewatch_last_barrier_timestamp_seconds", "gauge",
               "Wall-clock time of the last barrier the API saw.");
@@ -462,9 +473,8 @@ static enum MHD_Result serve_stream(tw_serve *s, struct MHD_Connection *conn,
     if (pl->n)
         return send_error(s, conn, TW_ROUTE_STREAM, 400, "/api/stream takes no parameters",
                           pl->items[0].name);
-    if (!s->api.anomalies)
-        return send_error(s, conn, TW_ROUTE_STREAM, 503,
-                          "no anomaly view to stream (choose one with --anomalies)", NULL);
+    /* Open even while the anomaly view does not exist: its changes flow
+     * once it is created, announced by a meta event. */
     tw_sse_client *client = tw_sse_subscribe(s->hub);
     if (!client)
         return send_error(s, conn, TW_ROUTE_STREAM, 503, "too many stream clients", NULL);
@@ -592,7 +602,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (route == TW_ROUTE_OTHER)
         return send_error(s, conn, route, 404, "no such API route; see docs/api.md", NULL);
     tw_api_reply reply;
+    pthread_rwlock_rdlock(&s->views_lock);
     tw_api_handle(&s->api, route, pl.items, pl.n, &reply);
+    pthread_rwlock_unlock(&s->views_lock);
     return send_reply(s, conn, route, &reply, NULL, NULL);
 }
 
@@ -660,22 +672,10 @@ static bool token_ok(const char *token)
     return true;
 }
 
-/* A store for view `name`, or NULL (with a warning, or with err set when
- * the view is required). *failed tells the two apart. */
-static tw_rowstore *store_for_view(tw_engine *engine, const char *name, bool required,
-                                   const char *option, bool *failed, tw_err *err)
+/* A store with view mv's columns, or NULL with err set when the view has
+ * not the columns the API needs. */
+static tw_rowstore *store_new(struct tw_mv *mv, const char *name, tw_err *err)
 {
-    struct tw_mv *mv = tw_engine_find_mv(engine, name);
-    if (!mv) {
-        if (required) {
-            *failed = true;
-            tw_err_set(err, TW_ERR_CONFIG, "%s: no materialized view named '%s'", option, name);
-        } else {
-            fprintf(stderr, "tidewatch: http: no view '%s' (%s); its routes answer 503\n", name,
-                    option);
-        }
-        return NULL;
-    }
     uint32_t ncols = tw_mv_ncols(mv);
     const char **names = tw_xcalloc(ncols ? ncols : 1, sizeof *names);
     tw_type *types = tw_xcalloc(ncols ? ncols : 1, sizeof *types);
@@ -683,25 +683,108 @@ static tw_rowstore *store_for_view(tw_engine *engine, const char *name, bool req
         names[c] = tw_mv_column_name(mv, c);
         types[c] = tw_mv_column_type(mv, c);
     }
-    tw_err local;
-    tw_rowstore *store = tw_rowstore_new(name, names, types, ncols, required ? err : &local);
+    tw_rowstore *store = tw_rowstore_new(name, names, types, ncols, err);
     free(names);
     free(types);
-    if (!store) {
-        if (required)
-            *failed = true;
-        else
-            fprintf(stderr, "tidewatch: http: %s; its routes answer 503\n", local.msg);
-        return NULL;
-    }
     return store;
+}
+
+/* The threshold of each of store's types, from the view's definition. */
+static tw_rule *rules_new(tw_serve *s, const tw_rowstore *store)
+{
+    uint32_t ntypes = tw_rowstore_ntypes(store);
+    tw_rule *rules = tw_xcalloc(ntypes ? ntypes : 1, sizeof *rules);
+    const char **columns = tw_xcalloc(ntypes ? ntypes : 1, sizeof *columns);
+    for (uint32_t t = 0; t < ntypes; t++)
+        columns[t] = tw_rowstore_type_column(store, t);
+    char *definition = tw_engine_mv_definition(s->engine, s->anomaly_view);
+    tw_err err;
+    if (definition && !tw_rules_from_select(definition, columns, ntypes, rules, &err))
+        fprintf(stderr, "tidewatch: http: no thresholds for '%s': %s\n", s->anomaly_view,
+                err.msg);
+    free(definition);
+    free(columns);
+    return rules;
+}
+
+static void fill_store(void *ctx, const tw_batch *rows)
+{
+    tw_rowstore_apply(ctx, rows);
+}
+
+/* Binds the anomaly (or series) view as it is now: a store filled with the
+ * view's rows and fed by a tap when the view exists and is servable, no
+ * store (the routes answer 503) when not. Runs at start and on the thread
+ * executing DDL. Returns false with err set only when required and the
+ * view is missing or not servable. */
+static bool bind_view(tw_serve *s, bool anomaly, bool required, tw_err *err)
+{
+    const char *name = anomaly ? s->anomaly_view : s->series_view;
+    const char *option = anomaly ? "--anomalies" : "--series";
+    struct tw_mv *mv = tw_engine_find_mv(s->engine, name);
+    tw_rowstore *store = NULL;
+    tw_rule *rules = NULL;
+    tw_err local;
+    if (!mv) {
+        if (required)
+            return tw_err_set(err, TW_ERR_CONFIG, "%s: no materialized view named '%s'", option,
+                              name);
+    } else if (!(store = store_new(mv, name, required ? err : &local))) {
+        if (required)
+            return false;
+        fprintf(stderr, "tidewatch: http: %s; its routes answer 503\n", local.msg);
+    }
+    if (store) {
+        tw_mv_scan(mv, fill_store, store);
+        tw_rowstore_take_changes(store, NULL, NULL);
+        if (anomaly)
+            rules = rules_new(s, store);
+        /* The view exists, so tapping it cannot fail. */
+        bool tapped = tw_engine_tap(s->engine, name, anomaly ? anomaly_tap : series_tap, s, &local);
+        assert(tapped);
+        (void)tapped;
+    }
+    pthread_rwlock_wrlock(&s->views_lock);
+    tw_rowstore **slot = anomaly ? &s->api.anomalies : &s->api.series;
+    tw_rowstore *old_store = *slot;
+    tw_rule *old_rules = anomaly ? s->anomaly_rules : NULL;
+    *slot = store;
+    if (anomaly)
+        s->api.rules = s->anomaly_rules = rules;
+    pthread_rwlock_unlock(&s->views_lock);
+    tw_rowstore_free(old_store);
+    free(old_rules);
+    return true;
+}
+
+static void on_view_change(void *ctx, const char *view, bool created)
+{
+    tw_serve *s = ctx;
+    bool changed = false;
+    for (int anomaly = 1; anomaly >= 0; anomaly--) {
+        if (strcmp(view, anomaly ? s->anomaly_view : s->series_view))
+            continue;
+        bind_view(s, anomaly, false, NULL);
+        changed = true;
+        fprintf(stderr, "tidewatch: http: view '%s' %s; %s\n", view,
+                created ? "created" : "dropped",
+                (anomaly ? s->api.anomalies : s->api.series) ? "serving it"
+                                                             : "its routes answer 503");
+    }
+    if (!changed)
+        return;
+    /* Pages reload /api/meta (types, thresholds) and their rows. */
+    char text[96];
+    int n = snprintf(text, sizeof text, "id: %llu\nevent: meta\ndata: {}\n\n",
+                     (unsigned long long)++s->event_seq);
+    tw_sse_publish(s->hub, text, (size_t)n);
 }
 
 tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
-    bool ipv6 = false, failed = false;
+    bool ipv6 = false;
     if (!parse_addr(opts->addr, &ss, &sslen, &ipv6, err))
         return NULL;
     if (opts->token && !token_ok(opts->token)) {
@@ -711,7 +794,15 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
         return NULL;
     }
     tw_serve *s = tw_xcalloc(1, sizeof *s);
+    s->engine = engine;
     pthread_mutex_init(&s->metrics_mu, NULL);
+    /* Writers first: a DROP on the pipeline thread must not wait behind an
+     * endless stream of requests. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->views_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     s->hub = tw_sse_hub_new(MAX_SSE_CLIENTS, SSE_QUEUE_BYTES);
     s->token = opts->token ? tw_xstrdup(opts->token) : NULL;
     s->anomaly_view = tw_xstrdup(opts->anomaly_view);
@@ -719,14 +810,7 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     s->api.anomaly_view = s->anomaly_view;
     s->api.series_view = s->series_view;
     s->api.barrier_interval_ms = opts->barrier_interval_ms;
-    s->api.anomalies =
-        store_for_view(engine, s->anomaly_view, opts->require_views, "--anomalies", &failed, err);
-    if (failed)
-        goto fail;
-    s->api.series =
-        store_for_view(engine, s->series_view, opts->require_views, "--series", &failed, err);
-    if (failed)
-        goto fail;
+    s->api.history = opts->history;
     tw_serve_tick(s, engine);
 
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
@@ -755,14 +839,12 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
     }
     snprintf(s->url, sizeof s->url, "http://%s:%u/", host, port);
-    /* Taps last: nothing can fail after them, so a failed start leaves the
-     * engine without callbacks into a freed server. The views exist, so
-     * tw_engine_tap cannot fail here. */
-    bool tapped = (!s->api.anomalies ||
-                   tw_engine_tap(engine, s->anomaly_view, anomaly_tap, s, err)) &&
-                  (!s->api.series || tw_engine_tap(engine, s->series_view, series_tap, s, err));
-    assert(tapped);
-    (void)tapped;
+    /* Views last: a failed bind untaps in tw_serve_stop, and from here on
+     * the server follows the catalog. */
+    if (!bind_view(s, true, opts->require_views, err) ||
+        !bind_view(s, false, opts->require_views, err))
+        goto fail;
+    tw_engine_on_view_change(engine, on_view_change, s);
     return s;
 fail:
     tw_serve_stop(s);
@@ -775,12 +857,16 @@ void tw_serve_stop(tw_serve *s)
 {
     if (!s)
         return;
+    tw_engine_on_view_change(s->engine, NULL, NULL);
+    tw_engine_untap(s->engine, s);
     tw_sse_close(s->hub);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     tw_sse_hub_free(s->hub);
     tw_rowstore_free(s->api.anomalies);
     tw_rowstore_free(s->api.series);
+    free(s->anomaly_rules);
+    pthread_rwlock_destroy(&s->views_lock);
     free(s->engine_metrics);
     free(s->token);
     free(s->anomaly_view);

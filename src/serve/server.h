@@ -2,7 +2,9 @@
  *
  * tw_serve_start follows two views of a running engine (the anomaly view and
  * the windowed-metrics view) through engine taps into row stores, and serves
- * on libmicrohttpd (one thread per connection):
+ * them on libmicrohttpd (one thread per connection). It follows the catalog:
+ * a served view created later (e.g. over the PostgreSQL protocol) is served
+ * from then on, and a dropped one answers 503 until it comes back. Routes:
  *   /api/...      JSON API (api.h; docs/api.md), /api/stream Server-Sent Events
  *   /metrics      Prometheus text
  *   / and assets  the dashboard embedded from web/
@@ -19,6 +21,7 @@
 
 #include "common/err.h"
 #include "exec/engine.h"
+#include "serve/history.h"
 
 typedef struct tw_serve tw_serve;
 
@@ -27,16 +30,22 @@ typedef struct tw_serve_opts {
     const char *token;        /* bearer token, or NULL for none */
     const char *anomaly_view; /* served as /api/anomalies, /api/stream, ... */
     const char *series_view;  /* served as /api/series */
-    bool require_views;       /* false: a missing view is served as 503, with a warning */
+    bool require_views;       /* false: a missing view is served as 503 until it is created */
     int64_t barrier_interval_ms;
+    /* The anomaly view's older windows (its sink's Iceberg table), merged
+     * under the live rows; NULL for live rows only. Not owned: it must
+     * outlive the server. */
+    tw_history *history;
 } tw_serve_opts;
 
 void tw_serve_opts_default(tw_serve_opts *opts);
 
-/* Installs the taps (call after the SQL ran and before tw_engine_run) and
- * starts listening. Returns NULL with err set when the address is bad or
- * taken, the token has characters a header cannot carry, or a required view
- * is missing or not servable. Warnings go to stderr. */
+/* Starts listening, taps the views that exist and follows the engine's
+ * catalog from then on (it takes the engine's one view-change listener).
+ * Call from the thread that executes DDL, before tw_engine_run. Returns
+ * NULL with err set when the address is bad or taken, the token has
+ * characters a header cannot carry, or a required view is missing or not
+ * servable. Warnings go to stderr. */
 tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err);
 
 /* The dashboard's URL, e.g. "http://127.0.0.1:8080/" (with the real port). */
@@ -46,9 +55,10 @@ const char *tw_serve_url(const tw_serve *serve);
  * thread (tw_engine_run's on_tick), about once a second. */
 void tw_serve_tick(tw_serve *serve, tw_engine *engine);
 
-/* Ends every stream, stops the server and frees it. Call after
- * tw_engine_run has returned: the engine must not run its taps again. NULL
- * is a no-op. */
+/* Ends every stream, removes the server's taps and listener from the
+ * engine, stops the server and frees it. Call after tw_engine_run has
+ * returned, from the thread that executes DDL; the engine must still be
+ * alive. NULL is a no-op. */
 void tw_serve_stop(tw_serve *serve);
 
 #endif

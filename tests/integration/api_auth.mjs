@@ -88,6 +88,10 @@ test('a rule added in SQL is a new type and filter', async () => {
     const meta = await getJson(`${tw.url}/api/meta`);
     assert.deepEqual(meta.body.types.map((t) => t.name), ['latency', 'loss', 'bandwidth', 'degraded']);
     assert.equal(meta.body.types[3].label, 'Degraded');
+    // Its rule is not one comparison, so no threshold is claimed for it.
+    assert.equal(meta.body.types[3].threshold, undefined);
+    assert.deepEqual([meta.body.types[0].metric, meta.body.types[0].op, meta.body.types[0].threshold],
+      ['avg_latency_ms', '>', 100]);
     const want = data.expected.filter((e) => e.types.includes('latency') && e.types.includes('loss')).length;
     assert.ok(want > 0);
     const r = await waitFor(async () => {
