@@ -10,7 +10,7 @@ debs=(
   build-essential cmake pkg-config
   libcmocka-dev sqlite3
   libjansson-dev libzstd-dev libsnappy-dev zlib1g-dev libsqlite3-dev
-  librdkafka-dev kcat
+  librdkafka-dev kcat curl
   libmicrohttpd-dev libavro-dev libpq-dev libcurl4-openssl-dev libssl-dev
   hyperfine
   postgresql

@@ -104,6 +104,8 @@ static void on_tick(void *ctx, tw_engine *engine)
         fprintf(stderr, "  %lld anomalies", (long long)anomalies);
     fprintf(stderr, "  %llu late  %llu errors", (unsigned long long)st.late_rows,
             (unsigned long long)(st.malformed + st.type_errors + st.eval_errors));
+    if (st.kafka_lag >= 0)
+        fprintf(stderr, "  kafka lag %lld", (long long)st.kafka_lag);
     fflush(stderr);
 }
 

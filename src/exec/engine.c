@@ -1963,11 +1963,33 @@ static void mv_late_rows(const mv_entry *m, uint64_t *late, uint64_t *errors)
     }
 }
 
+/* Fills out[0..max) with the partitions of a Kafka source (see kafka.h)
+ * and returns how many there are; 0 for other sources. */
+static uint32_t kafka_partitions(const source_entry *s, tw_kafka_partition_stats *out, uint32_t max)
+{
+    if (!tw_kafka_driver_is(s->driver))
+        return 0;
+    uint32_t n = tw_kafka_driver_partitions(s->driver, out, max);
+    return n < max ? n : max;
+}
+
+#define MAX_REPORTED_PARTITIONS 1024u
+
 void tw_engine_get_stats(tw_engine *e, tw_engine_stats *st)
 {
     memset(st, 0, sizeof *st);
+    st->kafka_lag = -1;
+    tw_kafka_partition_stats *parts = NULL;
     for (uint32_t i = 0; i < e->nsources; i++) {
         source_entry *s = e->sources[i];
+        if (tw_kafka_driver_is(s->driver)) {
+            if (!parts)
+                parts = tw_xmalloc(MAX_REPORTED_PARTITIONS * sizeof *parts);
+            uint32_t n = kafka_partitions(s, parts, MAX_REPORTED_PARTITIONS);
+            for (uint32_t k = 0; k < n; k++)
+                if (parts[k].lag >= 0)
+                    st->kafka_lag = (st->kafka_lag < 0 ? 0 : st->kafka_lag) + parts[k].lag;
+        }
         st->lines += s->stats.lines;
         st->rows += s->stats.rows;
         st->malformed += s->stats.malformed;
@@ -1975,6 +1997,7 @@ void tw_engine_get_stats(tw_engine *e, tw_engine_stats *st)
         st->late_rows += s->late_rows;
         st->bytes += s->driver->ops->bytes(s->driver);
     }
+    free(parts);
     for (uint32_t i = 0; i < e->nmvs; i++) {
         uint64_t late, errors;
         mv_late_rows(e->mvs[i], &late, &errors);
@@ -2007,11 +2030,24 @@ bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
         put_json_string(out, s->rel.name);
         fprintf(out,
                 ": {\"lines\": %llu, \"rows\": %llu, \"malformed\": %llu, \"type_errors\": %llu, "
-                "\"late_rows\": %llu, \"bytes\": %llu}",
+                "\"late_rows\": %llu, \"bytes\": %llu",
                 (unsigned long long)s->stats.lines, (unsigned long long)s->stats.rows,
                 (unsigned long long)s->stats.malformed, (unsigned long long)s->stats.type_errors,
                 (unsigned long long)s->late_rows,
                 (unsigned long long)s->driver->ops->bytes(s->driver));
+        if (tw_kafka_driver_is(s->driver)) {
+            tw_kafka_partition_stats *parts =
+                tw_xmalloc(MAX_REPORTED_PARTITIONS * sizeof *parts);
+            uint32_t n = kafka_partitions(s, parts, MAX_REPORTED_PARTITIONS);
+            fputs(", \"partitions\": [", out);
+            for (uint32_t k = 0; k < n; k++)
+                fprintf(out, "%s{\"partition\": %d, \"lag\": %lld, \"messages\": %llu}",
+                        k ? ", " : "", parts[k].partition, (long long)parts[k].lag,
+                        (unsigned long long)parts[k].messages);
+            fputc(']', out);
+            free(parts);
+        }
+        fputc('}', out);
     }
     fputs("}, \"mvs\": {", out);
     for (uint32_t i = 0; i < e->nmvs; i++) {

@@ -87,10 +87,15 @@ bool tw_engine_watch(tw_engine *engine, const char *mv_name, FILE *out, tw_err *
 typedef struct tw_engine_stats {
     uint64_t lines, rows, malformed, type_errors, late_rows, eval_errors;
     uint64_t bytes;
+    /* Messages between the next offset to process and the high watermark,
+     * summed over the assigned partitions of every Kafka source; -1 with no
+     * Kafka source or no watermark known yet. */
+    int64_t kafka_lag;
 } tw_engine_stats;
 void tw_engine_get_stats(tw_engine *engine, tw_engine_stats *stats);
 
-/* Writes the per-source and per-view counters as JSON (see --stats-json). */
+/* Writes the per-source and per-view counters as JSON (see --stats-json);
+ * a Kafka source adds "partitions": [{"partition", "lag", "messages"}]. */
 bool tw_engine_write_stats_json(tw_engine *engine, FILE *out);
 
 /* The view called `name`, or NULL. The view lives until it is dropped or

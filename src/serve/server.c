@@ -182,6 +182,36 @@ static void engine_families(FILE *f, json_t *stats)
                     (long long)json_integer_value(json_object_get(v, src_fields[i].key)));
         }
     }
+    static const struct {
+        const char *key, *name, *type, *help;
+    } part_fields[] = {
+        {"lag", "tidewatch_kafka_consumer_lag", "gauge",
+         "Messages between the next offset to process and the partition's high watermark."},
+        {"messages", "tidewatch_kafka_messages_total", "counter",
+         "Messages processed from a Kafka partition by this process."},
+    };
+    for (size_t i = 0; i < sizeof part_fields / sizeof *part_fields; i++) {
+        bool helped = false;
+        json_object_foreach(sources, name, v)
+        {
+            json_t *parts = json_object_get(v, "partitions"), *p;
+            size_t k;
+            json_array_foreach(parts, k, p)
+            {
+                json_int_t value = json_integer_value(json_object_get(p, part_fields[i].key));
+                if (value < 0)
+                    continue; /* lag not known yet */
+                if (!helped)
+                    prom_help(f, part_fields[i].name, part_fields[i].type, part_fields[i].help);
+                helped = true;
+                fprintf(f, "%s{source=\"", part_fields[i].name);
+                prom_label(f, name);
+                fprintf(f, "\",partition=\"%lld\"} %lld\n",
+                        (long long)json_integer_value(json_object_get(p, "partition")),
+                        (long long)value);
+            }
+        }
+    }
     for (size_t i = 0; i < sizeof mv_fields / sizeof *mv_fields; i++) {
         prom_help(f, mv_fields[i].name, mv_fields[i].type, mv_fields[i].help);
         json_object_foreach(mvs, name, v)

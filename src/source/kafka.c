@@ -100,9 +100,6 @@ typedef struct kafka_driver {
     bool failed;
     tw_err fatal;
     uint64_t bytes;
-    uint64_t messages_done;
-    uint64_t rate_messages;
-    int64_t rate_at_us;
 } kafka_driver;
 
 static const tw_source_driver_ops kafka_ops;
@@ -694,7 +691,6 @@ static void kafka_done(tw_source_driver *d)
     rd_kafka_offset_store(last->rkt, last->partition, last->offset);
     p->done_next = last->offset + 1;
     p->messages += k->pos - k->run_start;
-    k->messages_done += k->pos - k->run_start;
     for (uint32_t i = k->run_start; i < k->pos; i++)
         rd_kafka_message_destroy(k->msgs[i]);
     k->run_start = k->pos;
@@ -897,7 +893,6 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
     k->source_name = tw_xstrdup(source_name);
     k->bounded = bounded;
     k->start_timestamp_ms = -1;
-    k->rate_at_us = tw_now_mono_us();
     k->wake[0] = k->wake[1] = -1;
     /* Non-blocking both ways: librdkafka's threads must never block on a
      * full pipe, and draining stops when it is empty. */
@@ -1016,20 +1011,4 @@ uint32_t tw_kafka_driver_partitions(const tw_source_driver *d, tw_kafka_partitio
         n++;
     }
     return n;
-}
-
-double tw_kafka_driver_messages_per_sec(tw_source_driver *d)
-{
-    assert(tw_kafka_driver_is(d));
-    kafka_driver *k = (kafka_driver *)d;
-    int64_t now = tw_now_mono_us();
-    int64_t dt = now - k->rate_at_us;
-    if (dt <= 0)
-        return 0;
-    double rate = (double)(k->messages_done - k->rate_messages) * 1e6 / (double)dt;
-    if (dt >= 1000000) {
-        k->rate_messages = k->messages_done;
-        k->rate_at_us = now;
-    }
-    return rate;
 }

@@ -47,8 +47,4 @@ typedef struct tw_kafka_partition_stats {
 uint32_t tw_kafka_driver_partitions(const tw_source_driver *d, tw_kafka_partition_stats *out,
                                     uint32_t max);
 
-/* Messages processed per second, averaged over the last second or more:
- * the first call after a quiet second returns 0. Updates the sample. */
-double tw_kafka_driver_messages_per_sec(tw_source_driver *d);
-
 #endif

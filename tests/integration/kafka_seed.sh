@@ -49,4 +49,28 @@ awk -F, 'NR == FNR { want[FNR] = $0; n = FNR; next }
     END { if (!bad && got != n) { print got + 0 " lines vs " n; bad = 1 } exit bad }' \
     "$tmp/file.csv" "$tmp/kafka.csv" || fail "kafka ($opts) and file results differ"
 done
+# The consumer metrics (issue 3): --stats-json gives every partition, and a
+# live run serves the same per-partition lag and counts on /metrics, where
+# the lag falls to 0 once everything is processed.
+"$bin" run --http off --exit-at-eof --no-sinks --stats-json "$tmp/stats.json" \
+    --source "network_metrics_source=kafka://$BOOT/network_metrics" "$seed_sql" 2>"$tmp/stats.err" ||
+    fail "stats run exited $?: $(cat "$tmp/stats.err")"
+parts=$(grep -o '"partition": [0-9]*, "lag": 0, "messages": [0-9]*' "$tmp/stats.json" | wc -l)
+[ "$parts" -eq 16 ] || fail "--stats-json shows $parts of 16 partitions with lag 0: $(cat "$tmp/stats.json")"
+"$bin" run --http 127.0.0.1:0 --pg off --no-sinks \
+    --source "network_metrics_source=kafka://$BOOT/network_metrics?properties.group.id=metrics-$$" \
+    "$seed_sql" >/dev/null 2>"$tmp/live.err" &
+live=$!; track_pid $live
+wait_for "$tmp/live.err" 'dashboard at http' 20 || fail "no dashboard line: $(cat "$tmp/live.err")"
+url=$(sed -n 's/.*dashboard at \(http:[^ ]*\/\).*/\1/p' "$tmp/live.err" | head -n 1)
+i=0
+while :; do
+    curl -fsS "${url}metrics" >"$tmp/metrics.txt" 2>/dev/null || true
+    done_msgs=$(awk '/^tidewatch_kafka_messages_total\{/ { s += $2 } END { print s + 0 }' "$tmp/metrics.txt")
+    zero_lag=$(grep -c '^tidewatch_kafka_consumer_lag{source="network_metrics_source",partition="[0-9]*"} 0$' "$tmp/metrics.txt")
+    [ "$done_msgs" -eq "$lines" ] && [ "$zero_lag" -eq 16 ] && break
+    i=$((i + 1)); [ $i -le 300 ] || fail "/metrics: $done_msgs of $lines messages, $zero_lag of 16 partitions at lag 0: $(grep kafka "$tmp/metrics.txt")"
+    sleep 0.1
+done
+kill $live
 echo "kafka_seed.sh: ok ($lines lines, $rows result lines)"
