@@ -2062,6 +2062,31 @@ bool tw_engine_write_stats_json(tw_engine *e, FILE *out)
                 (unsigned long long)ms.rows, (unsigned long long)late,
                 (unsigned long long)errors);
     }
+    fputs("}, \"sinks\": {", out);
+    int64_t now_us = tw_now_mono_us();
+    bool first = true;
+    for (uint32_t i = 0; i < e->nsinks; i++) {
+        const sink_entry *k = e->sinks[i];
+        if (!k->node)
+            continue; /* --no-sinks */
+        tw_sink_stats ss;
+        tw_sink_get_stats(k->node, &ss);
+        fputs(first ? "" : ", ", out);
+        first = false;
+        put_json_string(out, k->name);
+        fprintf(out,
+                ": {\"commits\": %llu, \"commit_failures\": %llu, \"rows_written\": %llu, "
+                "\"pending_rows\": %llu, \"late_rows\": %llu",
+                (unsigned long long)ss.commits, (unsigned long long)ss.commit_failures,
+                (unsigned long long)ss.rows_written, (unsigned long long)ss.pending_rows,
+                (unsigned long long)ss.late_rows);
+        if (ss.watermark_us != INT64_MIN)
+            fprintf(out, ", \"watermark_us\": %lld", (long long)ss.watermark_us);
+        if (ss.commits)
+            fprintf(out, ", \"since_last_commit_ms\": %lld",
+                    (long long)((now_us - ss.last_commit_mono_us) / 1000));
+        fputc('}', out);
+    }
     fputs("}}\n", out);
     return !ferror(out);
 }

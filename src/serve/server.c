@@ -212,6 +212,43 @@ static void engine_families(FILE *f, json_t *stats)
             }
         }
     }
+    static const struct {
+        const char *key, *name, *type, *help;
+        double scale;
+    } sink_fields[] = {
+        {"commits", "tidewatch_sink_commits_total", "counter", "Snapshots a sink committed.", 1},
+        {"commit_failures", "tidewatch_sink_commit_failures_total", "counter",
+         "Commit attempts that failed (retried at the next barrier).", 1},
+        {"rows_written", "tidewatch_sink_rows_written_total", "counter",
+         "Rows a sink wrote in committed snapshots.", 1},
+        {"pending_rows", "tidewatch_sink_pending_rows", "gauge",
+         "Rows waiting for their window to close before a sink writes them.", 1},
+        {"late_rows", "tidewatch_sink_late_rows_total", "counter",
+         "Changes to windows a sink had already written (not written again).", 1},
+        {"watermark_us", "tidewatch_sink_watermark_timestamp_seconds", "gauge",
+         "Event time up to which a sink's windows are complete.", 1e-6},
+        {"since_last_commit_ms", "tidewatch_sink_seconds_since_last_commit", "gauge",
+         "Seconds since a sink's last commit.", 1e-3},
+    };
+    json_t *sinks = json_object_get(stats, "sinks");
+    for (size_t i = 0; i < sizeof sink_fields / sizeof *sink_fields; i++) {
+        bool helped = false;
+        json_object_foreach(sinks, name, v)
+        {
+            json_t *value = json_object_get(v, sink_fields[i].key);
+            if (!value)
+                continue; /* no watermark or commit yet */
+            if (!helped)
+                prom_help(f, sink_fields[i].name, sink_fields[i].type, sink_fields[i].help);
+            helped = true;
+            fprintf(f, "%s{sink=\"", sink_fields[i].name);
+            prom_label(f, name);
+            if (sink_fields[i].scale == 1)
+                fprintf(f, "\"} %lld\n", (long long)json_integer_value(value));
+            else
+                fprintf(f, "\"} %.3f\n", (double)json_integer_value(value) * sink_fields[i].scale);
+        }
+    }
     for (size_t i = 0; i < sizeof mv_fields / sizeof *mv_fields; i++) {
         prom_help(f, mv_fields[i].name, mv_fields[i].type, mv_fields[i].help);
         json_object_foreach(mvs, name, v)

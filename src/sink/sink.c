@@ -356,6 +356,7 @@ static const tw_node_ops sink_ops = {
 tw_node *tw_sink_new(const tw_sink_config *config, tw_sink_target target)
 {
     sink_node *s = tw_xcalloc(1, sizeof *s);
+    s->stats.watermark_us = INT64_MIN; /* none yet */
     tw_node_init(&s->base, &sink_ops);
     s->cfg = *config;
     s->name = tw_xstrdup(config->name);

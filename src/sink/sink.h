@@ -92,7 +92,7 @@ typedef struct tw_sink_stats {
     uint64_t rows_written;
     uint64_t pending_rows;   /* rows waiting for their window to close */
     uint64_t late_rows;      /* changes to windows already written */
-    int64_t watermark_us;
+    int64_t watermark_us;    /* INT64_MIN before the first */
     int64_t last_commit_mono_us;
     char last_error[256];
 } tw_sink_stats;

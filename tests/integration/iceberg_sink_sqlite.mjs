@@ -44,7 +44,8 @@ const sqlFile = path.join(workdir, 'seed_local.sql');
 fs.writeFileSync(sqlFile, seedSql({ connection: sqliteConnection(),
   sinkOptions: commitEvery ? { commit_checkpoint_interval: commitEvery } : {} }));
 const dataDir = relative ? 'data' : path.join(workdir, 'data');
-const twArgs = ['run', '--exit-at-eof', '--quiet', '--data-dir', dataDir,
+const statsFile = path.join(workdir, 'stats.json');
+const twArgs = ['run', '--exit-at-eof', '--quiet', '--data-dir', dataDir, '--stats-json', statsFile,
   ...(args['barrier-interval'] ? ['--barrier-interval', args['barrier-interval'], '--threads', '1'] : []),
   '--source', `network_metrics_source=file:${input}`, sqlFile];
 const r = run(args.bin, twArgs, { cwd: workdir });
@@ -78,6 +79,17 @@ if (got.duckdb) for (const p of compareRows(got.duckdb, expected, ANOMALY_COLUMN
 if (got.icebird) {
   for (const p of compareRows(got.icebird, toMs(expected, ANOMALY_COLUMNS), ANOMALY_COLUMNS, keys, 'icebird', 'oracle'))
     check(false, p);
+}
+// The sink's counters (--stats-json, also behind /metrics' tidewatch_sink_*):
+// one commit per snapshot, every oracle row written once, nothing failed.
+const sinkStats = JSON.parse(fs.readFileSync(statsFile, 'utf8')).sinks?.sink_network_anomalies;
+if (check(sinkStats, `--stats-json has sinks.sink_network_anomalies: ${fs.readFileSync(statsFile, 'utf8')}`)) {
+  check(sinkStats.commits === (got.metadata?.snapshots.length ?? -1),
+    `stats: ${sinkStats.commits} commits, the table has ${got.metadata?.snapshots.length} snapshots`);
+  check(sinkStats.rows_written === expected.length, `stats: ${sinkStats.rows_written} rows written, oracle ${expected.length}`);
+  check(sinkStats.commit_failures === 0 && sinkStats.pending_rows === 0,
+    `stats: ${sinkStats.commit_failures} failures, ${sinkStats.pending_rows} pending at exit`);
+  check(Number.isInteger(sinkStats.watermark_us), 'stats: the sink reports its watermark');
 }
 console.log(`${label}: ${expected.length} oracle rows, ${got.metadata?.snapshots.length ?? 0} snapshots, ${got.files.length} files`);
 finish();
