@@ -24,6 +24,10 @@
 //            from the catalog's LoadTableResult config (asked for with
 //            X-Iceberg-Access-Delegation: vended-credentials).
 //   storage  as vended, with the keys in storage-credentials instead.
+//   rotate   as vended, but every table load vends the other of two keys
+//            (renewed credentials): tidewatch's S3 requests, seen by a
+//            recording pass-through in front of the S3 server, switch to
+//            the new key from one commit to the next.
 //
 //   node rest_s3.mjs --bin TIDEWATCH --server SERVER.mjs --spec SPEC.yaml --workdir DIR --scenario S
 //        [--count N]
@@ -31,6 +35,7 @@
 // run with --count 2000000 (2000 s of event time: more commits).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
 import { icebergManifests, icebergRead } from 'icebird';
@@ -46,6 +51,10 @@ if (!args.bin || !args.server || !args.spec || !args.workdir || !args.scenario) 
   process.exit(2);
 }
 const scenario = args.scenario;
+if (!['seed', 'vended', 'storage', 'rotate'].includes(scenario)) {
+  console.error(`rest_s3.mjs: unknown scenario ${scenario}`);
+  process.exit(2);
+}
 const n = Number(args.count ?? 50000);
 const workdir = path.resolve(args.workdir);
 const label = `rest_s3(${scenario}, ${path.basename(args.bin)}, ${n} lines)`;
@@ -59,9 +68,10 @@ const WAREHOUSE = `s3://${BUCKET}/rw`;
 // signs with minioadmin.
 const CATALOG_KEY = 'S3RVER';
 
-async function startCatalog(s3Endpoint) {
+async function startCatalog(s3Endpoint, recorder) {
   const extra = scenario === 'seed' ? ['--s3-advertised-endpoint', 'http://minio:9000', '--vend-credentials', 'config']
     : ['--vend-credentials', scenario === 'storage' ? 'storage-credentials' : 'config'];
+  if (recorder) extra.push('--s3-advertised-endpoint', recorder.endpoint, '--vend-keys', 'minioadmin:minioadmin,S3RVER:S3RVER');
   const proc = spawn(process.execPath, [args.server, '--spec', args.spec, '--root', path.join(workdir, 'unused-local-root'),
     '--violations-file', path.join(workdir, 'violations.ndjson'), '--warehouse', 'rw_iceberg',
     '--s3-warehouse', WAREHOUSE, '--s3-endpoint', s3Endpoint, '--s3-access-key', CATALOG_KEY, '--s3-secret-key', CATALOG_KEY,
@@ -100,6 +110,25 @@ function pipelineSql(catalog, s3) {
   });
 }
 
+// A pass-through in front of the S3 server that records the access key of
+// each request (headers and body forwarded untouched: the signed Host is
+// this one's, which the verifying proxy takes from the header).
+async function startRecorder(target) {
+  const to = new URL(target);
+  const keys = [];
+  const server = http.createServer((req, res) => {
+    keys.push(/Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? null);
+    const up = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${server.address().port}`, keys, stop: () => new Promise((resolve) => server.close(resolve)) };
+}
+
 function quantile(xs, q) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
@@ -123,10 +152,11 @@ function routeIcebirdTo(s3rver) {
 const input = path.join(workdir, 'metrics.ndjson');
 gen(args.bin, n, 1, input);
 const s3 = await startS3({ dir: path.join(workdir, 's3rver'), buckets: [BUCKET] });
-let catalog;
+let catalog, recorder;
 const duck = await openDuck();
 try {
-  catalog = await startCatalog(s3.endpoint);
+  if (scenario === 'rotate') recorder = await startRecorder(s3.endpoint);
+  catalog = await startCatalog(s3.endpoint, recorder);
   const sqlFile = path.join(workdir, `${scenario}.sql`);
   fs.writeFileSync(sqlFile, pipelineSql(catalog, s3));
   const twArgs = ['run', '--exit-at-eof', '--quiet', '--http', 'off', '--data-dir', path.join(workdir, 'data'),
@@ -138,6 +168,12 @@ try {
   if (!check(r.status === 0, `tidewatch exited ${r.status}\n  command: ${shellLine(args.bin, twArgs)}\n  stderr: ${r.stderr.slice(0, 3000)}`))
     throw new Error('tidewatch failed');
   check(!r.stderr.includes('minioadmin') && !r.stderr.includes(CATALOG_KEY), 'no key or secret appears in tidewatch\'s output');
+  if (recorder) {
+    const switches = recorder.keys.filter((k, i) => i > 0 && k !== recorder.keys[i - 1]).length;
+    const commits = (await catalog.json('/__stats')).committed;
+    check(recorder.keys.every((k) => k === 'minioadmin' || k === 'S3RVER'), `tidewatch signed only with vended keys: ${[...new Set(recorder.keys)]}`);
+    check(commits >= 3 && switches === commits - 1, `renewed keys taken up between commits: ${switches} key switches over ${commits} commits`);
+  }
 
   // Both servers' views.
   const violations = await catalog.json('/__violations');
@@ -218,6 +254,7 @@ try {
   check(false, `${e.stack || e.message}\n${catalog?.stderr ?? ''}`);
 } finally {
   await catalog?.stop();
+  await recorder?.stop();
   await s3.stop();
   duck.close();
 }

@@ -22,7 +22,11 @@
 //   node rest_catalog_server.mjs --spec SPEC.yaml --root DIR [--port 0] [--warehouse rw_iceberg]
 //        [--credential id:secret [--token-uses N]] [--violations-file F]
 //        [--s3-warehouse s3://BUCKET/PREFIX --s3-endpoint URL --s3-access-key K --s3-secret-key S
-//         [--s3-region us-east-1] [--s3-advertised-endpoint URL] [--vend-credentials config|storage-credentials]]
+//         [--s3-region us-east-1] [--s3-advertised-endpoint URL] [--vend-credentials config|storage-credentials]
+//         [--vend-keys K1:S1,K2:S2]]
+// --vend-keys K1:S1,K2:S2 vends those keys in turn, a new one with every
+// load (credentials renewed, as STS-vended ones are), instead of the
+// catalog's own.
 // --s3-advertised-endpoint is the s3.endpoint handed to clients when it is
 // not the one the catalog itself uses (a catalog in docker compose says
 // http://minio:9000, which only the containers can resolve).
@@ -64,6 +68,7 @@ const s3 = args['s3-warehouse'] ? {
   advertised: new URL(args['s3-advertised-endpoint'] ?? args['s3-endpoint']).origin,
   region: args['s3-region'] ?? 'us-east-1',
   vend: args['vend-credentials'],
+  vendKeys: (args['vend-keys'] ?? `${args['s3-access-key']}:${args['s3-secret-key']}`).split(',').map((k) => k.split(':')),
   signer: new SignatureV4({ service: 's3', region: args['s3-region'] ?? 'us-east-1', sha256: Sha256, uriEscapePath: false,
     applyChecksum: false, credentials: { accessKeyId: args['s3-access-key'], secretAccessKey: args['s3-secret-key'] } }),
 } : null;
@@ -396,8 +401,8 @@ function loadResult(t, req) {
     's3.path-style-access': 'true' };
   const asked = (req.headers['x-iceberg-access-delegation'] ?? '').split(',').map((x) => x.trim());
   if (s3.vend && asked.includes('vended-credentials')) {
-    stats.vended++;
-    const keys = { 's3.access-key-id': args['s3-access-key'], 's3.secret-access-key': args['s3-secret-key'] };
+    const [id, secret] = s3.vendKeys[stats.vended++ % s3.vendKeys.length];
+    const keys = { 's3.access-key-id': id, 's3.secret-access-key': secret };
     if (s3.vend === 'config') Object.assign(out.config, keys);
     else out['storage-credentials'] = [{ prefix: `${s3.warehouse}/`, config: { 's3.region': s3.region } },
       { prefix: t.metadata.location, config: keys }];
