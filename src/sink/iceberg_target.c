@@ -118,10 +118,10 @@ static const struct {
 struct routing_fileio {
     tw_fileio base;
     tw_fileio *local;
-    tw_fileio *s3;                      /* NULL until first used */
-    uint64_t s3_generation;             /* of the table configuration s3 was made from */
-    tw_catalog *catalog;                /* borrowed from the target; NULL until opened */
-    char *connection[N_S3_SETTINGS];    /* the connection's values; secrets never logged */
+    tw_fileio *s3;                   /* NULL until first used */
+    uint64_t s3_generation;          /* of the table configuration s3 was made from */
+    tw_catalog *catalog;             /* borrowed from the target; NULL until opened */
+    char *connection[N_S3_SETTINGS]; /* the connection's values; secrets never logged */
 };
 
 static bool connection_has_keys(const routing_fileio *r)
@@ -181,8 +181,10 @@ static tw_fileio *route(routing_fileio *r, const char *location, tw_err *err)
         return r->local;
     tw_err scratch;
     if (!r->s3 && !routing_open_s3(r, err ? err : &scratch)) {
-        tw_err_prefix(err, "S3 for table location '%s' (s3.* options of the connection, then the "
-                      "REST catalog's table config)", location);
+        tw_err_prefix(err,
+                      "S3 for table location '%s' (s3.* options of the connection, then the "
+                      "REST catalog's table config)",
+                      location);
         return NULL;
     }
     return r->s3;
