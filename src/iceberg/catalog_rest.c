@@ -28,7 +28,15 @@ typedef struct rest_catalog {
     char *oauth_uri;
     char *scope;
     long timeout_ms;
+    bool request_credentials;
+    json_t *table_config; /* of the last LoadTableResult; holds secrets: never logged */
+    uint64_t table_config_generation;
 } rest_catalog;
+
+static const tw_catalog_ops REST_OPS;
+
+/* Sent with table loads and creates when the connection has no S3 keys. */
+#define DELEGATION_HEADER "X-Iceberg-Access-Delegation: vended-credentials"
 
 typedef struct response {
     long status; /* 0: no HTTP answer (transport failure) */
@@ -252,6 +260,46 @@ bool tw_catalog_rest_parse_load(const char *body, char **metadata_location, char
     return true;
 }
 
+/* Copies the string members of from into to (replacing what is there). */
+static void merge_strings(json_t *to, json_t *from)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(from, key, value)
+    {
+        if (json_is_string(value))
+            json_object_set(to, key, value);
+    }
+}
+
+json_t *tw_catalog_rest_parse_table_config(const char *body)
+{
+    json_t *root = json_loads(body, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return NULL;
+    }
+    json_t *config = json_object();
+    merge_strings(config, json_object_get(root, "config"));
+    const char *location =
+        json_string_value(json_object_get(json_object_get(root, "metadata"), "location"));
+    json_t *best = NULL;
+    size_t best_len = 0, i;
+    json_t *cred;
+    json_array_foreach(json_object_get(root, "storage-credentials"), i, cred)
+    {
+        const char *prefix = json_string_value(json_object_get(cred, "prefix"));
+        size_t n = prefix ? strlen(prefix) : 0;
+        if (prefix && location && !strncmp(location, prefix, n) && (!best || n > best_len)) {
+            best = json_object_get(cred, "config");
+            best_len = n;
+        }
+    }
+    merge_strings(config, best);
+    json_decref(root);
+    return config;
+}
+
 bool tw_catalog_rest_parse_token(const char *body, char **token, tw_err *err)
 {
     json_t *root = json_loads(body, 0, NULL);
@@ -320,7 +368,8 @@ static const char *catalog_label(const rest_catalog *c)
 /* One HTTP exchange. False (err set, r->status 0) only when no HTTP answer
  * came back: refused, timed out, reset. */
 static bool http(rest_catalog *c, const char *method, const char *url, const char *body,
-                 const char *content_type, bool auth, response *r, tw_err *err)
+                 const char *content_type, bool auth, const char *extra_header, response *r,
+                 tw_err *err)
 {
     response_clear(r);
     CURL *h = c->curl;
@@ -336,6 +385,8 @@ static bool http(rest_catalog *c, const char *method, const char *url, const cha
         auth_header = xprintf("Authorization: Bearer %s", c->token);
         headers = curl_slist_append(headers, auth_header);
     }
+    if (extra_header)
+        headers = curl_slist_append(headers, extra_header);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
@@ -389,8 +440,8 @@ static bool fetch_token(rest_catalog *c, tw_err *err)
     append_raw(&body, &len, "&scope=");
     append_encoded(&body, &len, c->scope, strlen(c->scope));
     response r = {0};
-    bool ok = http(c, "POST", c->oauth_uri, body, "application/x-www-form-urlencoded", false, &r,
-                   err);
+    bool ok = http(c, "POST", c->oauth_uri, body, "application/x-www-form-urlencoded", false, NULL,
+                   &r, err);
     free(body); /* holds the secret: gone before any message is built */
     if (ok && r.status != 200)
         ok = status_error(c, "POST", c->oauth_uri, &r, err);
@@ -407,21 +458,64 @@ static bool fetch_token(rest_catalog *c, tw_err *err)
     return ok;
 }
 
-/* A request to the catalog API; on 401 with a credential, fetches a new
- * token and tries once more. False only without an HTTP answer. */
-static bool api(rest_catalog *c, const char *method, const char *url, const char *body,
-                response *r, tw_err *err)
+/* A request to the catalog API, with extra_header (or NULL); on 401 with a
+ * credential, fetches a new token and tries once more. False only without
+ * an HTTP answer. */
+static bool api_with(rest_catalog *c, const char *method, const char *url, const char *body,
+                     const char *extra_header, response *r, tw_err *err)
 {
-    if (!http(c, method, url, body, "application/json", true, r, err))
+    if (!http(c, method, url, body, "application/json", true, extra_header, r, err))
         return false;
     if (r->status == 401 && c->credential) {
         if (!fetch_token(c, err)) {
             r->status = 401;
             return true;
         }
-        return http(c, method, url, body, "application/json", true, r, err);
+        return http(c, method, url, body, "application/json", true, extra_header, r, err);
     }
     return true;
+}
+
+static bool api(rest_catalog *c, const char *method, const char *url, const char *body,
+                response *r, tw_err *err)
+{
+    return api_with(c, method, url, body, NULL, r, err);
+}
+
+static const char *delegation(const rest_catalog *c)
+{
+    return c->request_credentials ? DELEGATION_HEADER : NULL;
+}
+
+/* Keeps the table configuration of a LoadTableResult body, counting a
+ * change (renewed vended credentials) as a new generation. */
+static void keep_table_config(rest_catalog *c, const char *body)
+{
+    json_t *config = tw_catalog_rest_parse_table_config(body);
+    if (!config)
+        return;
+    if (c->table_config && json_equal(c->table_config, config)) {
+        json_decref(config);
+        return;
+    }
+    json_decref(c->table_config);
+    c->table_config = config;
+    c->table_config_generation++;
+}
+
+const char *tw_catalog_rest_table_config(tw_catalog *base, const char *key)
+{
+    if (!base || base->ops != &REST_OPS)
+        return NULL;
+    rest_catalog *c = (rest_catalog *)base;
+    return json_string_value(json_object_get(c->table_config, key));
+}
+
+uint64_t tw_catalog_rest_table_config_generation(tw_catalog *base)
+{
+    if (!base || base->ops != &REST_OPS)
+        return 0;
+    return ((rest_catalog *)base)->table_config_generation;
 }
 
 static char *url_of(rest_catalog *c, const char *ns, const char *table)
@@ -441,12 +535,14 @@ static bool rest_load_table(tw_catalog *base, const char *ns, const char *table,
     *metadata_location = *metadata_json = NULL;
     char *url = url_of(c, ns, table);
     response r = {0};
-    bool ok = api(c, "GET", url, NULL, &r, err);
+    bool ok = api_with(c, "GET", url, NULL, delegation(c), &r, err);
     if (ok && r.status == 404) {
         /* No such table, or no such namespace: either way, not there. */
     } else if (ok && r.status == 200) {
         ok = tw_catalog_rest_parse_load(body_text(&r), metadata_location, metadata_json, err);
-        if (!ok)
+        if (ok)
+            keep_table_config(c, body_text(&r));
+        else
             tw_err_prefix(err, "catalog '%s': GET %s", catalog_label(c), url);
     } else if (ok) {
         ok = status_error(c, "GET", url, &r, err);
@@ -504,8 +600,10 @@ static bool rest_create_table(tw_catalog *base, const char *ns, const char *tabl
     free(url);
     char *body = tw_catalog_rest_create_body(table, location, schema, spec);
     response r = {0};
-    bool ok = api(c, "POST", tables_url, body, &r, err);
-    if (ok && r.status == 409)
+    bool ok = api_with(c, "POST", tables_url, body, delegation(c), &r, err);
+    if (ok && r.status == 200)
+        keep_table_config(c, body_text(&r));
+    else if (ok && r.status == 409)
         *already_exists = true;
     else if (ok && r.status != 200)
         ok = status_error(c, "POST", tables_url, &r, err);
@@ -622,6 +720,7 @@ static void rest_close(tw_catalog *base)
     free(c->credential);
     free(c->oauth_uri);
     free(c->scope);
+    json_decref(c->table_config);
     free(c->base.name);
     free(c);
 }
@@ -661,7 +760,7 @@ static bool fetch_config(rest_catalog *c, tw_err *err)
 
 tw_catalog *tw_catalog_open_rest(const tw_catalog_rest_opts *o, tw_err *err)
 {
-    if (!o->uri || strncmp(o->uri, "http", 4) != 0) {
+    if (!o->uri || (strncmp(o->uri, "http", 4) != 0 && strncmp(o->uri, "<http", 5) != 0)) {
         tw_err_set(err, TW_ERR_CONFIG,
                    "catalog.uri '%s' is not an http:// or https:// URL (e.g. "
                    "'http://localhost:8181/catalog')",
@@ -678,7 +777,12 @@ tw_catalog *tw_catalog_open_rest(const tw_catalog_rest_opts *o, tw_err *err)
         abort();
     c->base.ops = &REST_OPS;
     c->base.name = xstrdup_or_null(o->catalog_name ? o->catalog_name : "default");
-    c->uri = xstrdup_or_null(o->uri);
+    /* The seed's markdown copy writes '<http://localhost:8181/catalog>'. */
+    size_t uri_len = strlen(o->uri);
+    bool bracketed = uri_len > 2 && o->uri[0] == '<' && o->uri[uri_len - 1] == '>';
+    c->uri = bracketed ? strndup(o->uri + 1, uri_len - 2) : xstrdup_or_null(o->uri);
+    if (!c->uri)
+        abort();
     for (size_t n = strlen(c->uri); n > 0 && c->uri[n - 1] == '/'; n--)
         c->uri[n - 1] = '\0';
     c->warehouse = xstrdup_or_null(o->warehouse);
@@ -688,6 +792,7 @@ tw_catalog *tw_catalog_open_rest(const tw_catalog_rest_opts *o, tw_err *err)
                                         : xprintf("%s/v1/oauth/tokens", c->uri);
     c->scope = xstrdup_or_null(o->scope ? o->scope : "catalog");
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->request_credentials = o->request_credentials;
     c->curl = curl_easy_init();
     if (!c->curl) {
         tw_err_set(err, TW_ERR_NOMEM, "cannot start a curl handle");

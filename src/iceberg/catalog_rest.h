@@ -9,7 +9,11 @@
  * client owns one curl handle, the configuration GET /v1/config returned
  * (the path prefix; Lakekeeper selects the warehouse with ?warehouse=) and
  * the bearer token (given, or fetched by the OAuth2 client-credentials flow
- * and fetched again when the server answers 401). When a commit's outcome is
+ * and fetched again when the server answers 401), and the table
+ * configuration of the last LoadTableResult (its "config" with the matching
+ * "storage-credentials" over it: the S3 endpoint, region, path style and
+ * vended credentials the sink's S3 file IO falls back on; never logged).
+ * When a commit's outcome is
  * unknown (5xx, timeout, broken connection) the client reloads the table and
  * looks for its snapshot before deciding: it never reports a conflict (which
  * lets the caller delete the attempt's files) for a commit that applied.
@@ -35,10 +39,16 @@ typedef struct tw_catalog_rest_opts {
     const char *scope;             /* OAuth2 scope; default "catalog" */
     const char *catalog_name;      /* for messages; default "default" */
     long timeout_ms;               /* per request; 0: 30 s */
+    /* Ask for vended storage credentials (X-Iceberg-Access-Delegation:
+     * vended-credentials) on table loads and creates: set when the
+     * connection names no S3 keys of its own. */
+    bool request_credentials;
 } tw_catalog_rest_opts;
 
 /* Opens a REST catalog: fetches a token first when a credential is given,
- * then GET {uri}/v1/config. Strings in o are copied. Returns NULL with err
+ * then GET {uri}/v1/config. Strings in o are copied; a uri written inside
+ * angle brackets ('<http://...>', as markdown copies of the seed have it)
+ * is taken without them. Returns NULL with err
  * naming the URI, the HTTP status and the server's message when the catalog
  * cannot be reached or refuses. Close with c->ops->close. */
 tw_catalog *tw_catalog_open_rest(const tw_catalog_rest_opts *o, tw_err *err);
@@ -70,6 +80,24 @@ char *tw_catalog_rest_create_body(const char *table, const char *location, json_
  * err set when either is missing. */
 bool tw_catalog_rest_parse_load(const char *body, char **metadata_location, char **metadata_json,
                                 tw_err *err);
+
+/* The table configuration of a LoadTableResult body: its "config" map with,
+ * over it, the config of the "storage-credentials" entry whose prefix is the
+ * longest one the table's location starts with (the spec has clients look
+ * there first). Only string values are kept. A new object (empty when the
+ * body has neither), owned by the caller; NULL for a body that is not JSON. */
+json_t *tw_catalog_rest_parse_table_config(const char *body);
+
+/* The value of key in the table configuration the catalog returned with its
+ * last successful table load or create (e.g. "s3.endpoint",
+ * "s3.access-key-id"), or NULL: no such key, nothing loaded yet, or c is
+ * not a REST catalog. Borrowed: valid until the next call on c. */
+const char *tw_catalog_rest_table_config(tw_catalog *c, const char *key);
+
+/* Counts the changes of that table configuration (0: none received yet; 0
+ * for a catalog that is not REST), so a user of it can tell when vended
+ * credentials were renewed. */
+uint64_t tw_catalog_rest_table_config_generation(tw_catalog *c);
 
 /* Parses an OAuthTokenResponse: *token malloc'ed. False with err set when
  * there is no access_token. */

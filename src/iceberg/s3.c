@@ -309,6 +309,15 @@ tw_s3_client *tw_s3_client_new(const tw_s3_config *cfg, tw_err *err)
         snprintf(default_endpoint, sizeof default_endpoint, "https://s3.%s.amazonaws.com", region);
         endpoint = default_endpoint;
     }
+    /* The seed's markdown copy writes '<http://localhost:9000>'. */
+    char unbracketed[512];
+    size_t endpoint_len = strlen(endpoint);
+    if (endpoint_len > 2 && endpoint_len < sizeof unbracketed && endpoint[0] == '<' &&
+        endpoint[endpoint_len - 1] == '>') {
+        memcpy(unbracketed, endpoint + 1, endpoint_len - 2);
+        unbracketed[endpoint_len - 2] = '\0';
+        endpoint = unbracketed;
+    }
     const char *rest = NULL;
     if (!strncmp(endpoint, "http://", 7))
         rest = endpoint + 7;

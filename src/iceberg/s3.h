@@ -90,8 +90,10 @@ typedef struct tw_s3_stats {
     uint64_t bytes_received;
 } tw_s3_stats;
 
-/* Makes a client (strings copied). NULL with err set when no credentials
- * are configured or the endpoint is not an http(s) URL. */
+/* Makes a client (strings copied; an endpoint inside angle brackets,
+ * '<http://...>' as the seed's markdown copy has it, is taken without them).
+ * NULL with err set when no credentials are configured or the endpoint is
+ * not an http(s) URL. */
 tw_s3_client *tw_s3_client_new(const tw_s3_config *cfg, tw_err *err);
 void tw_s3_client_free(tw_s3_client *c);
 tw_s3_stats tw_s3_client_stats(const tw_s3_client *c);

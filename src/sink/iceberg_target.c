@@ -1,6 +1,7 @@
 /* iceberg_target.c - see iceberg_target.h. */
 #include "sink/iceberg_target.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,13 @@ typedef struct open_file {
     tw_batch *staging;   /* rows of this partition, written when full */
 } open_file;
 
+typedef struct routing_fileio routing_fileio;
+
 typedef struct target {
     char *watermark_key, *positions_key;
     tw_catalog *catalog;
     tw_fileio *io;
+    routing_fileio *routing; /* io, under a REST catalog; else NULL */
     tw_iceberg_table *table;
     uint32_t ncols;
     tw_type *types;
@@ -83,23 +87,104 @@ static tw_fileio *open_s3_fileio(const tw_iceberg_target_opts *o, tw_err *err)
     return tw_fileio_open_s3(&cfg, err);
 }
 
+/* Under a REST catalog the S3 settings come from two places: the
+ * connection's (and sink's) s3.* options, and the table configuration the
+ * catalog returns with the table (LoadTableResult "config", e.g. Lakekeeper's
+ * s3.endpoint, s3.region, s3.path-style-access and vended keys).
+ * Precedence, per setting: the connection's option, then the catalog's
+ * value, then (region and keys only) the AWS_* environment. Keys go as one
+ * set: the catalog's s3.access-key-id, s3.secret-access-key and
+ * s3.session-token are used only when the connection sets neither
+ * s3.access.key nor s3.secret.key, so a connection's key is never paired
+ * with a catalog's secret. */
+static const struct {
+    const char *option;       /* the connection's name */
+    const char *table_config; /* the REST spec's name */
+    const char *fallback;     /* another name catalogs use, or NULL */
+} S3_SETTINGS[] = {
+    {"s3.endpoint", "s3.endpoint", NULL},
+    {"s3.region", "s3.region", "client.region"},
+    {"s3.path.style.access", "s3.path-style-access", NULL},
+    {"s3.access.key", "s3.access-key-id", NULL},
+    {"s3.secret.key", "s3.secret-access-key", NULL},
+};
+#define N_S3_SETTINGS (sizeof S3_SETTINGS / sizeof S3_SETTINGS[0])
+
 /* A REST catalog hands out table locations: the files go to S3 for s3://
- * locations (configured from the s3.* options, opened on first use) and to
- * the local disk otherwise. */
-typedef struct routing_fileio {
+ * locations and to the local disk otherwise. The S3 client is made on the
+ * first s3:// use (the catalog has answered with the table's configuration
+ * by then) and made again between commits when that configuration changed
+ * (renewed vended credentials). */
+struct routing_fileio {
     tw_fileio base;
     tw_fileio *local;
-    tw_fileio *s3;  /* NULL when the s3.* options do not make a client */
-    tw_err s3_err;  /* why, for the first s3:// location */
-} routing_fileio;
+    tw_fileio *s3;                   /* NULL until first used */
+    uint64_t s3_generation;          /* of the table configuration s3 was made from */
+    tw_catalog *catalog;             /* borrowed from the target; NULL until opened */
+    char *connection[N_S3_SETTINGS]; /* the connection's values; secrets never logged */
+};
+
+static bool connection_has_keys(const routing_fileio *r)
+{
+    for (size_t i = 0; i < N_S3_SETTINGS; i++)
+        if ((!strcmp(S3_SETTINGS[i].option, "s3.access.key") ||
+             !strcmp(S3_SETTINGS[i].option, "s3.secret.key")) &&
+            r->connection[i])
+            return true;
+    return false;
+}
+
+static const char *routing_lookup(void *ctx, const char *key)
+{
+    routing_fileio *r = ctx;
+    for (size_t i = 0; i < N_S3_SETTINGS; i++) {
+        if (strcmp(S3_SETTINGS[i].option, key))
+            continue;
+        if (r->connection[i])
+            return r->connection[i];
+        bool is_key = !strcmp(key, "s3.access.key") || !strcmp(key, "s3.secret.key");
+        if (is_key && connection_has_keys(r))
+            return NULL;
+        const char *v = tw_catalog_rest_table_config(r->catalog, S3_SETTINGS[i].table_config);
+        if (!v && S3_SETTINGS[i].fallback)
+            v = tw_catalog_rest_table_config(r->catalog, S3_SETTINGS[i].fallback);
+        return v;
+    }
+    return NULL;
+}
+
+static bool routing_open_s3(routing_fileio *r, tw_err *err)
+{
+    assert(!r->s3);
+    tw_s3_config cfg;
+    if (!tw_s3_config_from_options(&cfg, routing_lookup, r, err))
+        return false;
+    if (!connection_has_keys(r) && cfg.access_key)
+        cfg.session_token = tw_catalog_rest_table_config(r->catalog, "s3.session-token");
+    r->s3 = tw_fileio_open_s3(&cfg, err);
+    r->s3_generation = tw_catalog_rest_table_config_generation(r->catalog);
+    return r->s3 != NULL;
+}
+
+/* Called between commits, when no file is open on the S3 client. */
+static void routing_refresh(routing_fileio *r)
+{
+    if (r->s3 && tw_catalog_rest_table_config_generation(r->catalog) != r->s3_generation) {
+        r->s3->ops->close(r->s3);
+        r->s3 = NULL;
+    }
+}
 
 static tw_fileio *route(routing_fileio *r, const char *location, tw_err *err)
 {
     if (!is_s3_location(location))
         return r->local;
-    if (!r->s3) {
-        if (err)
-            *err = r->s3_err;
+    tw_err scratch;
+    if (!r->s3 && !routing_open_s3(r, err ? err : &scratch)) {
+        tw_err_prefix(err,
+                      "S3 for table location '%s' (s3.* options of the connection, then the "
+                      "REST catalog's table config)",
+                      location);
         return NULL;
     }
     return r->s3;
@@ -130,6 +215,8 @@ static void routing_close(tw_fileio *io)
     r->local->ops->close(r->local);
     if (r->s3)
         r->s3->ops->close(r->s3);
+    for (size_t i = 0; i < N_S3_SETTINGS; i++)
+        free(r->connection[i]);
     free(r);
 }
 
@@ -141,16 +228,17 @@ static const tw_fileio_ops routing_ops = {
     .close = routing_close,
 };
 
-static tw_fileio *open_routing_fileio(const tw_iceberg_target_opts *o, tw_err *err)
+/* Copies the connection's s3.* values: the options do not outlive open. */
+static routing_fileio *open_routing_fileio(const tw_iceberg_target_opts *o)
 {
     routing_fileio *r = tw_xcalloc(1, sizeof *r);
     r->base.ops = &routing_ops;
     r->local = tw_fileio_open_local();
-    /* Open S3 now while the options are at hand; a failure is reported
-     * only if an s3:// location is ever used. */
-    r->s3 = open_s3_fileio(o, &r->s3_err);
-    (void)err;
-    return &r->base;
+    for (size_t i = 0; i < N_S3_SETTINGS; i++) {
+        const char *v = opt(o, S3_SETTINGS[i].option);
+        r->connection[i] = v ? tw_xstrdup(v) : NULL;
+    }
+    return r;
 }
 
 static int fileio_write(void *ctx, const void *data, size_t len)
@@ -401,6 +489,8 @@ static bool write_deletes(target *t, file_set *fs, tw_batch *const *batches, uin
 static bool target_commit(void *ctx, const tw_sink_commit *c, tw_err *err)
 {
     target *t = ctx;
+    if (t->routing)
+        routing_refresh(t->routing);
     file_set fs;
     memset(&fs, 0, sizeof fs);
     bool ok = write_deletes(t, &fs, c->delete_keys, c->ndelete_batches, err) &&
@@ -494,7 +584,12 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
     char *wh = rest ? NULL : s3 ? tw_xstrdup(warehouse) : tw_fileio_resolve_local(o->data_dir, warehouse);
     char *uri = NULL;
     bool ok = false;
-    t->io = rest ? open_routing_fileio(o, err) : s3 ? open_s3_fileio(o, err) : tw_fileio_open_local();
+    if (rest) {
+        t->routing = open_routing_fileio(o);
+        t->io = &t->routing->base;
+    } else {
+        t->io = s3 ? open_s3_fileio(o, err) : tw_fileio_open_local();
+    }
     if (!t->io) {
         tw_err_prefix(err, "warehouse.path '%s'", warehouse ? warehouse : "");
         goto done;
@@ -513,6 +608,7 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
             .scope = opt(o, "catalog.scope"),
             .catalog_name = opt(o, "catalog.name"),
             .timeout_ms = timeout ? strtol(timeout, NULL, 10) : 0,
+            .request_credentials = !connection_has_keys(t->routing),
         };
         if (!ro.uri) {
             tw_err_set(err, TW_ERR_CONFIG,
@@ -521,6 +617,7 @@ bool tw_iceberg_target_open(const tw_iceberg_target_opts *o, tw_sink_target *out
             goto done;
         }
         t->catalog = tw_catalog_open_rest(&ro, err);
+        t->routing->catalog = t->catalog;
     } else if (!strcmp(cat_type, "storage")) {
         t->catalog = tw_catalog_open_storage(wh, err);
     } else if (!strcmp(cat_type, "sql") || !strcmp(cat_type, "jdbc")) {

@@ -2,9 +2,17 @@
 // An Iceberg REST catalog for tests only: in memory, Lakekeeper's layout
 // (base path /catalog; GET /catalog/v1/config?warehouse=NAME answers the
 // warehouse's id as the path prefix; later paths are
-// /catalog/v1/{prefix}/namespaces/...), table locations in a local
-// directory (file:// URLs), metadata files written by the server as a real
-// catalog does. Every request and response on /catalog/v1 is validated
+// /catalog/v1/{prefix}/namespaces/...), metadata files written by the
+// server as a real catalog does. Table locations are in a local directory
+// (file:// URLs), or with --s3-warehouse in S3 as Lakekeeper lays them out:
+// s3://BUCKET/PREFIX/<warehouse-id>/<table-uuid>, the metadata files PUT by
+// the catalog itself (SigV4-signed, with its own --s3-access-key), and every
+// LoadTableResult carrying the table config Lakekeeper sends (s3.endpoint,
+// s3.region, client.region, s3.path-style-access); with --vend-credentials
+// MODE, a client that asks for vended-credentials (X-Iceberg-Access-Delegation)
+// also gets s3.access-key-id / s3.secret-access-key (as Lakekeeper does with
+// STS and remote signing off) in the `config` map (MODE config) or in
+// `storage-credentials` for the warehouse prefix (MODE storage-credentials). Every request and response on /catalog/v1 is validated
 // against the OpenAPI contract (shared/specs/iceberg-rest-catalog-open-api.yaml,
 // OpenAPI 3.1: JSON Schema 2020-12 through ajv, with OpenAPI's `nullable`
 // and `discriminator` mapped onto it); each violation is recorded, served
@@ -13,6 +21,15 @@
 //
 //   node rest_catalog_server.mjs --spec SPEC.yaml --root DIR [--port 0] [--warehouse rw_iceberg]
 //        [--credential id:secret [--token-uses N]] [--violations-file F]
+//        [--s3-warehouse s3://BUCKET/PREFIX --s3-endpoint URL --s3-access-key K --s3-secret-key S
+//         [--s3-region us-east-1] [--s3-advertised-endpoint URL] [--vend-credentials config|storage-credentials]
+//         [--vend-keys K1:S1,K2:S2]]
+// --vend-keys K1:S1,K2:S2 vends those keys in turn, a new one with every
+// load (credentials renewed, as STS-vended ones are), instead of the
+// catalog's own.
+// --s3-advertised-endpoint is the s3.endpoint handed to clients when it is
+// not the one the catalog itself uses (a catalog in docker compose says
+// http://minio:9000, which only the containers can resolve).
 //
 // Prints "listening PORT" once ready. Test hooks (not part of the
 // contract, not validated): GET /__violations, GET /__stats,
@@ -30,6 +47,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@aws-sdk/signature-v4';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
@@ -43,6 +62,24 @@ if (!args.spec || !args.root) {
   process.exit(2);
 }
 const BASE = '/catalog';
+const s3 = args['s3-warehouse'] ? {
+  warehouse: args['s3-warehouse'].replace(/\/+$/, ''),
+  endpoint: new URL(args['s3-endpoint']),
+  advertised: new URL(args['s3-advertised-endpoint'] ?? args['s3-endpoint']).origin,
+  region: args['s3-region'] ?? 'us-east-1',
+  vend: args['vend-credentials'],
+  vendKeys: (args['vend-keys'] ?? `${args['s3-access-key']}:${args['s3-secret-key']}`).split(',').map((k) => k.split(':')),
+  signer: new SignatureV4({ service: 's3', region: args['s3-region'] ?? 'us-east-1', sha256: Sha256, uriEscapePath: false,
+    applyChecksum: false, credentials: { accessKeyId: args['s3-access-key'], secretAccessKey: args['s3-secret-key'] } }),
+} : null;
+if (s3 && (!/^s3:\/\/[^/]+/.test(s3.warehouse) || !args['s3-access-key'] || !args['s3-secret-key'])) {
+  console.error('--s3-warehouse needs s3://BUCKET[/PREFIX], --s3-endpoint, --s3-access-key and --s3-secret-key');
+  process.exit(2);
+}
+if (s3?.vend && !['config', 'storage-credentials'].includes(s3.vend)) {
+  console.error('--vend-credentials is config or storage-credentials');
+  process.exit(2);
+}
 const root = path.resolve(args.root);
 const warehouses = new Map((args.warehouse ?? 'rw_iceberg').split(',').map((name) =>
   [name, { name, id: crypto.randomUUID(), namespaces: new Map(), tables: new Map() }]));
@@ -50,7 +87,7 @@ const tokenUses = args['token-uses'] ? Number(args['token-uses']) : Infinity;
 const tokens = new Map(); // token -> uses left
 const violations = [];
 const stats = { requests: 0, commits: 0, committed: 0, conflicts: 0, injected500: 0, foreign: 0, hung: 0, tokens: 0, unauthorized: 0,
-  invalidRequests: 0, commitCycleMs: [] };
+  invalidRequests: 0, commitCycleMs: [], s3Puts: 0, vended: 0 };
 // A writer's commit cycle, as the catalog sees it: from its load of the
 // table (tidewatch refreshes first) to the commit's answer.
 const lastLoad = new Map();
@@ -159,8 +196,12 @@ function validateRequest(found, req, url, body, where) {
   for (const p of declared) {
     if (p.in === 'path' && p.required && found.params[p.name] === undefined) violation(where, `missing path parameter ${p.name}`);
     if (p.in === 'query' && p.required && !url.searchParams.has(p.name)) violation(where, `missing query parameter ${p.name}`);
-    if (p.in === 'header' && req.headers[p.name.toLowerCase()] !== undefined && p.schema)
-      validateSchema(p.schema, req.headers[p.name.toLowerCase()], where, `header ${p.name}`);
+    if (p.in === 'header' && req.headers[p.name.toLowerCase()] !== undefined && p.schema) {
+      // style: simple (the only style headers have): an array is comma-separated.
+      const raw = req.headers[p.name.toLowerCase()];
+      const value = deref(p.schema).type === 'array' ? raw.split(',').map((x) => x.trim()) : raw;
+      validateSchema(p.schema, value, where, `header ${p.name}`);
+    }
   }
   const rb = deref(found.op.requestBody);
   if (!rb) {
@@ -194,15 +235,46 @@ function responseSpec(op, status) {
 const nsKey = (levels) => levels.join('\u001f');
 const ms = () => Date.now();
 
-function writeMetadata(table, metadata) {
+// Writes the next metadata file of a table; resolves its location.
+async function writeMetadata(table, metadata) {
+  const version = table.version + 1;
+  const name = `${String(version).padStart(5, '0')}-${crypto.randomUUID()}.metadata.json`;
+  const text = JSON.stringify(metadata, null, 2);
+  if (metadata.location.startsWith('s3://')) {
+    const location = `${metadata.location}/metadata/${name}`;
+    await s3Put(location, Buffer.from(text));
+    table.version = version;
+    return location;
+  }
   const dir = path.join(fileURLToPathSafe(metadata.location), 'metadata');
   fs.mkdirSync(dir, { recursive: true });
-  const version = table.version + 1;
-  const file = path.join(dir, `${String(version).padStart(5, '0')}-${crypto.randomUUID()}.metadata.json`);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(metadata, null, 2));
+  const file = path.join(dir, name);
+  fs.writeFileSync(`${file}.tmp`, text);
   fs.renameSync(`${file}.tmp`, file);
   table.version = version;
   return pathToFileURL(file).href;
+}
+
+// PUT s3://BUCKET/KEY to the S3 endpoint (path style), signed as any S3
+// client signs, so a verifying S3 server checks the catalog too.
+async function s3Put(location, body) {
+  if (!s3) throw new Error(`the test catalog was started without --s3-warehouse, so it cannot write ${location}`);
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  const { hostname, port } = s3.endpoint;
+  const request = { method: 'PUT', protocol: 'http:', hostname, port: port ? Number(port) : undefined, path: `/${m[1]}/${m[2]}`,
+    query: {}, headers: { host: s3.endpoint.host, 'x-amz-content-sha256': crypto.createHash('sha256').update(body).digest('hex'),
+      'content-length': String(body.length), 'user-agent': 'rest-catalog-test' }, body };
+  const signed = await s3.signer.sign(request);
+  const status = await new Promise((resolve, reject) => {
+    const req = http.request({ host: hostname, port, method: 'PUT', path: request.path, headers: signed.headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  if (status !== 200) throw new Error(`PUT ${location} to ${s3.endpoint.origin}: HTTP ${status}`);
+  stats.s3Puts++;
 }
 
 function fileURLToPathSafe(loc) {
@@ -241,8 +313,9 @@ class HttpError extends Error {
   constructor(code, type, message) { super(message); this.code = code; this.type = type; }
 }
 
-// Applies a CommitTableRequest to a copy of the table's metadata.
-function applyCommit(table, body) {
+// Applies a CommitTableRequest to a copy of the table's metadata. Callers
+// hold the table's lock (writing the metadata file awaits).
+async function applyCommit(table, body) {
   const md = structuredClone(table.metadata);
   for (const r of body.requirements) {
     if (r.type === 'assert-table-uuid') {
@@ -278,19 +351,28 @@ function applyCommit(table, body) {
     }
   }
   md['metadata-log'].push({ 'timestamp-ms': table.metadata['last-updated-ms'], 'metadata-file': table.metadataLocation });
+  const location = await writeMetadata(table, md);
   table.metadata = md;
-  table.metadataLocation = writeMetadata(table, md);
+  table.metadataLocation = location;
+}
+
+// Runs fn with the table to itself: one commit at a time, as a catalog's
+// compare-and-swap on its database row would serialize them.
+function withTable(table, fn) {
+  const run = (table.lock ?? Promise.resolve()).then(() => fn(table));
+  table.lock = run.catch(() => {});
+  return run;
 }
 
 // "Another writer" commits a copy of the current snapshot (same files).
-function foreignCommit(table) {
+async function foreignCommit(table) {
   const md = table.metadata;
   const cur = md.snapshots.find((s) => s['snapshot-id'] === md['current-snapshot-id']);
   const id = Number(crypto.randomBytes(6).readUIntBE(0, 6));
   const snap = { ...cur, 'snapshot-id': id, 'parent-snapshot-id': cur['snapshot-id'],
     'sequence-number': md['last-sequence-number'] + 1, 'timestamp-ms': ms(),
     summary: { ...cur.summary, operation: 'append', 'added-records': '0', 'added-data-files': '0', 'test.foreign-writer': 'true' } };
-  applyCommit(table, { requirements: [], updates: [{ action: 'add-snapshot', snapshot: snap },
+  await applyCommit(table, { requirements: [], updates: [{ action: 'add-snapshot', snapshot: snap },
     { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': id }] });
 }
 
@@ -309,7 +391,24 @@ function tableOf(params) {
   if (!t) throw new HttpError(404, 'NoSuchTableException', `table ${params.table} does not exist`);
   return t;
 }
-const loadResult = (t) => ({ 'metadata-location': t.metadataLocation, metadata: t.metadata, config: {} });
+// A LoadTableResult. In S3 mode its config tells the client how to reach the
+// table's files, as Lakekeeper's does; vended keys only for a client that
+// asked for them.
+function loadResult(t, req) {
+  const out = { 'metadata-location': t.metadataLocation, metadata: t.metadata, config: {} };
+  if (!s3 || !t.metadata.location.startsWith('s3://')) return out;
+  out.config = { 's3.endpoint': s3.advertised, 's3.region': s3.region, 'client.region': s3.region,
+    's3.path-style-access': 'true' };
+  const asked = (req.headers['x-iceberg-access-delegation'] ?? '').split(',').map((x) => x.trim());
+  if (s3.vend && asked.includes('vended-credentials')) {
+    const [id, secret] = s3.vendKeys[stats.vended++ % s3.vendKeys.length];
+    const keys = { 's3.access-key-id': id, 's3.secret-access-key': secret };
+    if (s3.vend === 'config') Object.assign(out.config, keys);
+    else out['storage-credentials'] = [{ prefix: `${s3.warehouse}/`, config: { 's3.region': s3.region } },
+      { prefix: t.metadata.location, config: keys }];
+  }
+  return out;
+}
 
 const handlers = {
   'GET /v1/config': (p, b, url) => {
@@ -340,52 +439,59 @@ const handlers = {
     if (!props) throw new HttpError(404, 'NoSuchNamespaceException', `namespace ${p.namespace} does not exist`);
     return [200, { namespace: nsLevels(p.namespace), properties: props }];
   },
-  'POST /v1/{prefix}/namespaces/{namespace}/tables': (p, b) => {
+  'POST /v1/{prefix}/namespaces/{namespace}/tables': async (p, b, url, req) => {
     const wh = warehouseOf(p);
     const levels = nsLevels(p.namespace);
     if (!wh.namespaces.has(nsKey(levels))) throw new HttpError(404, 'NoSuchNamespaceException', `namespace ${p.namespace} does not exist`);
     const key = `${nsKey(levels)}\u0000${b.name}`;
     if (wh.tables.has(key)) throw new HttpError(409, 'AlreadyExistsException', `table ${b.name} exists`);
-    const location = b.location ?? pathToFileURL(path.join(root, wh.name, ...levels, b.name)).href;
-    const t = { version: -1, metadata: newTableMetadata(b, location) };
-    t.metadataLocation = writeMetadata(t, t.metadata);
-    wh.tables.set(key, t);
-    return [200, loadResult(t)];
-  },
-  'GET /v1/{prefix}/namespaces/{namespace}/tables/{table}': (p) => [200, loadResult(tableOf(p))],
-  'POST /v1/{prefix}/namespaces/{namespace}/tables/{table}': (p, b) => {
-    const t = tableOf(p);
-    stats.commits++;
-    if (faults.failBeforeApply > 0) {
-      faults.failBeforeApply--;
-      stats.injected500++;
-      throw new HttpError(500, 'InternalServerError', 'injected failure before the commit applied');
-    }
-    if (faults.foreignCommits > 0 && t.metadata['current-snapshot-id'] !== -1) {
-      faults.foreignCommits--;
-      stats.foreign++;
-      foreignCommit(t);
-    }
+    const t = { version: -1, metadata: newTableMetadata(b, b.location ?? pathToFileURL(path.join(root, wh.name, ...levels, b.name)).href) };
+    // Lakekeeper's layout: the warehouse's id, then the table's.
+    if (s3 && !b.location) t.metadata.location = `${s3.warehouse}/${wh.id}/${t.metadata['table-uuid']}`;
+    wh.tables.set(key, t); // taken now: a racing create gets 409
     try {
-      applyCommit(t, b);
+      t.metadataLocation = await writeMetadata(t, t.metadata);
     } catch (e) {
-      if (e.code === 409) stats.conflicts++;
+      wh.tables.delete(key);
       throw e;
     }
-    stats.committed++;
-    if (faults.failAfterApply > 0) {
-      faults.failAfterApply--;
-      stats.injected500++;
-      throw new HttpError(500, 'CommitStateUnknownException', 'injected failure after the commit applied');
-    }
-    if (faults.hangAfterApply > 0) {
-      faults.hangAfterApply--;
-      stats.hung++;
-      return [200, { 'metadata-location': t.metadataLocation, metadata: t.metadata }, faults.hangMs];
-    }
-    return [200, { 'metadata-location': t.metadataLocation, metadata: t.metadata }];
+    return [200, loadResult(t, req)];
   },
+  'GET /v1/{prefix}/namespaces/{namespace}/tables/{table}': (p, b, url, req) => [200, loadResult(tableOf(p), req)],
+  'POST /v1/{prefix}/namespaces/{namespace}/tables/{table}': (p, b) => withTable(tableOf(p), (t) => commitTable(t, b)),
 };
+
+async function commitTable(t, b) {
+  stats.commits++;
+  if (faults.failBeforeApply > 0) {
+    faults.failBeforeApply--;
+    stats.injected500++;
+    throw new HttpError(500, 'InternalServerError', 'injected failure before the commit applied');
+  }
+  if (faults.foreignCommits > 0 && t.metadata['current-snapshot-id'] !== -1) {
+    faults.foreignCommits--;
+    stats.foreign++;
+    await foreignCommit(t);
+  }
+  try {
+    await applyCommit(t, b);
+  } catch (e) {
+    if (e.code === 409) stats.conflicts++;
+    throw e;
+  }
+  stats.committed++;
+  if (faults.failAfterApply > 0) {
+    faults.failAfterApply--;
+    stats.injected500++;
+    throw new HttpError(500, 'CommitStateUnknownException', 'injected failure after the commit applied');
+  }
+  if (faults.hangAfterApply > 0) {
+    faults.hangAfterApply--;
+    stats.hung++;
+    return [200, { 'metadata-location': t.metadataLocation, metadata: t.metadata }, faults.hangMs];
+  }
+  return [200, { 'metadata-location': t.metadataLocation, metadata: t.metadata }];
+}
 
 // ---- server ----
 function send(res, status, body, found, where) {
@@ -406,7 +512,7 @@ function send(res, status, body, found, where) {
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
+  req.on('end', async () => {
     const body = Buffer.concat(chunks);
     const url = new URL(req.url, 'http://x');
     const where = `${req.method} ${url.pathname}${url.search}`;
@@ -451,7 +557,7 @@ const server = http.createServer((req, res) => {
     const t0 = performance.now();
     if (req.method === 'GET' && found.tpl.endsWith('{table}')) lastLoad.set(client, t0);
     try {
-      const [status, out, delayMs] = h(found.params, parsed ?? {}, url);
+      const [status, out, delayMs] = await h(found.params, parsed ?? {}, url, req);
       if (delayMs) return setTimeout(() => send(res, status, out, found, where), delayMs);
       send(res, status, out, found, where);
       if (req.method === 'POST' && found.tpl.endsWith('{table}') && status === 200 && lastLoad.has(client))
