@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/demo.h"
 #include "cli/output.h"
+#include "cli/pipeline_args.h"
 #include "common/timeutil.h"
 #include "exec/engine.h"
 #include "serve/history.h"
@@ -37,28 +38,16 @@ static const char run_usage[] =
     "  --watch VIEW           print the changes of VIEW as they happen\n"
     "  --dead-letter PATH     append malformed input lines to PATH\n"
     "  --stats-json PATH      write per-source and per-view counters as JSON at exit\n"
-    "  --barrier-interval MS  how often views are published (default 1000)\n"
-    "  --retention DURATION   window state kept without a watermark (default '1 hour')\n"
     "  --data-dir DIR         where relative warehouse and catalog paths live\n"
     "                         (default: the current directory; the demo uses ./data)\n"
-    "  --sink-lateness DUR    how long an append-only sink waits past a window's end\n"
-    "                         without a WATERMARK (default '5 seconds')\n"
     "  --threads N            JSON decoding threads per file source (default: one\n"
     "                         per core, at most 4)\n"
-    "  --http ADDR            serve the API and dashboard on ADDR (default\n"
-    "                         127.0.0.1:8080; port 0 picks a free one; 'off' disables;\n"
-    "                         with --exit-at-eof only when given)\n"
-    "  --http-token TOKEN     require this bearer token on /api and /metrics\n"
-    "                         (default: $TIDEWATCH_HTTP_TOKEN; none when unset)\n"
-    "  --pg ADDR              serve the PostgreSQL protocol on ADDR (default\n"
-    "                         127.0.0.1:4566; port 0 picks a free one; 'off' disables)\n"
-    "  --pg-password PW       require this password (SCRAM-SHA-256)\n"
-    "                         (default: $TIDEWATCH_PG_PASSWORD; none: trust, loopback only)\n"
-    "  --anomalies VIEW       the view served as anomalies (default network_anomalies)\n"
-    "  --series VIEW          the view served as device series (default\n"
-    "                         device_metrics_10s)\n"
+    TW_PIPELINE_HELP
     "  -q, --quiet            no status line, no summary\n"
     "  -h, --help             this help\n"
+    "\n"
+    "With --exit-at-eof, the HTTP and PostgreSQL servers start only when --http or\n"
+    "--pg is given.\n"
     "\n"
     "Example:\n"
     "  tidewatch gen --count 1000000 --seed 1 > m.ndjson\n"
@@ -142,28 +131,17 @@ static char *read_file(const char *path, size_t *len, tw_err *err)
 int tw_cmd_run(int argc, char **argv)
 {
     enum {
-        OPT_SOURCE = 256,
-        OPT_EXIT_AT_EOF,
+        OPT_EXIT_AT_EOF = 256,
         OPT_THEN,
         OPT_FORMAT,
         OPT_NO_SINKS,
         OPT_WATCH,
         OPT_DEAD_LETTER,
         OPT_STATS_JSON,
-        OPT_BARRIER,
-        OPT_RETENTION,
         OPT_THREADS,
-        OPT_DATA_DIR,
-        OPT_SINK_LATENESS,
-        OPT_HTTP,
-        OPT_HTTP_TOKEN,
-        OPT_ANOMALIES,
-        OPT_SERIES,
-        OPT_PG,
-        OPT_PG_PASSWORD,
     };
     static const struct option longopts[] = {
-        {"source", required_argument, NULL, OPT_SOURCE},
+        TW_PIPELINE_LONGOPTS,
         {"exit-at-eof", no_argument, NULL, OPT_EXIT_AT_EOF},
         {"then", required_argument, NULL, OPT_THEN},
         {"format", required_argument, NULL, OPT_FORMAT},
@@ -171,41 +149,18 @@ int tw_cmd_run(int argc, char **argv)
         {"watch", required_argument, NULL, OPT_WATCH},
         {"dead-letter", required_argument, NULL, OPT_DEAD_LETTER},
         {"stats-json", required_argument, NULL, OPT_STATS_JSON},
-        {"barrier-interval", required_argument, NULL, OPT_BARRIER},
-        {"retention", required_argument, NULL, OPT_RETENTION},
         {"threads", required_argument, NULL, OPT_THREADS},
-        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
-        {"sink-lateness", required_argument, NULL, OPT_SINK_LATENESS},
-        {"http", required_argument, NULL, OPT_HTTP},
-        {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
-        {"anomalies", required_argument, NULL, OPT_ANOMALIES},
-        {"series", required_argument, NULL, OPT_SERIES},
-        {"pg", required_argument, NULL, OPT_PG},
-        {"pg-password", required_argument, NULL, OPT_PG_PASSWORD},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    tw_engine_opts opts;
-    tw_engine_opts_default(&opts);
-    const char **sources = calloc((size_t)argc + 1, sizeof *sources);
+    tw_pipeline_args a;
+    tw_pipeline_args_init(&a, argc);
     const char **thens = calloc((size_t)argc + 1, sizeof *thens);
-    uint32_t nsources = 0, nthens = 0;
+    uint32_t nthens = 0;
     const char *watch = NULL, *dead_letter_path = NULL, *stats_path = NULL;
     bool exit_at_eof = false, quiet = false;
     run_state rs = {.format = TW_OUT_CSV};
-    tw_serve_opts http;
-    tw_serve_opts_default(&http);
-    http.token = getenv("TIDEWATCH_HTTP_TOKEN");
-    if (http.token && !*http.token)
-        http.token = NULL;
-    /* The servers are for running pipelines: a batch run (--exit-at-eof)
-     * starts them only when --http / --pg ask for them. */
-    int http_choice = -1; /* -1: default, 0: off, 1: on */
-    tw_pgwire_opts pg;
-    tw_pgwire_opts_default(&pg);
-    pg.password = getenv("TIDEWATCH_PG_PASSWORD");
-    bool pg_on = true, pg_explicit = false;
     tw_pgwire *pgwire = NULL;
     int status = 2, c;
     tw_engine *engine = NULL;
@@ -216,17 +171,15 @@ int tw_cmd_run(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (tw_pipeline_args_parse(&a, c, optarg, "run")) {
+        case TW_PIPELINE_TAKEN: continue;
+        case TW_PIPELINE_BAD: goto out;
+        case TW_PIPELINE_NOT_MINE: break;
+        }
         switch (c) {
-        case OPT_SOURCE:
-            if (!strchr(optarg, '=')) {
-                fprintf(stderr, "tidewatch run: --source needs NAME=URI, got '%s'\n", optarg);
-                goto out;
-            }
-            sources[nsources++] = optarg;
-            break;
         case OPT_EXIT_AT_EOF:
             exit_at_eof = true;
-            opts.bounded = true;
+            a.engine.bounded = true;
             break;
         case OPT_THEN: thens[nthens++] = optarg; break;
         case OPT_FORMAT:
@@ -236,29 +189,10 @@ int tw_cmd_run(int argc, char **argv)
                 goto out;
             }
             break;
-        case OPT_NO_SINKS: opts.no_sinks = true; break;
+        case OPT_NO_SINKS: a.engine.no_sinks = true; break;
         case OPT_WATCH: watch = optarg; break;
         case OPT_DEAD_LETTER: dead_letter_path = optarg; break;
         case OPT_STATS_JSON: stats_path = optarg; break;
-        case OPT_BARRIER: {
-            char *end;
-            long ms = strtol(optarg, &end, 10);
-            if (*end || ms < 1 || ms > 3600000) {
-                fprintf(stderr, "tidewatch run: --barrier-interval must be 1..3600000 ms\n");
-                goto out;
-            }
-            opts.barrier_interval_ms = ms;
-            break;
-        }
-        case OPT_RETENTION:
-            if (!tw_interval_parse(optarg, strlen(optarg), NULL, &opts.retention_us) ||
-                opts.retention_us <= 0) {
-                fprintf(stderr,
-                        "tidewatch run: --retention takes a duration such as '1 hour' or "
-                        "'30 minutes'\n");
-                goto out;
-            }
-            break;
         case OPT_THREADS: {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -266,37 +200,9 @@ int tw_cmd_run(int argc, char **argv)
                 fprintf(stderr, "tidewatch run: --threads must be 1..4\n");
                 goto out;
             }
-            opts.decode_threads = (uint32_t)n;
+            a.engine.decode_threads = (uint32_t)n;
             break;
         }
-        case OPT_DATA_DIR: opts.data_dir = optarg; break;
-        case OPT_SINK_LATENESS:
-            if (!tw_interval_parse(optarg, strlen(optarg), NULL, &opts.sink_lateness_us) ||
-                opts.sink_lateness_us < 0) {
-                fprintf(stderr, "tidewatch run: --sink-lateness takes a duration such as "
-                                "'5 seconds'\n");
-                goto out;
-            }
-            break;
-        case OPT_HTTP:
-            http_choice = strcmp(optarg, "off") != 0;
-            http.addr = optarg;
-            break;
-        case OPT_HTTP_TOKEN: http.token = optarg; break;
-        case OPT_ANOMALIES:
-            http.anomaly_view = optarg;
-            http.require_views = true;
-            break;
-        case OPT_SERIES:
-            http.series_view = optarg;
-            http.require_views = true;
-            break;
-        case OPT_PG:
-            pg_explicit = true;
-            pg_on = strcmp(optarg, "off") != 0;
-            pg.addr = optarg;
-            break;
-        case OPT_PG_PASSWORD: pg.password = optarg; break;
         case 'q': quiet = true; break;
         case 'h':
             fputs(run_usage, stdout);
@@ -305,11 +211,12 @@ int tw_cmd_run(int argc, char **argv)
         default: fputs("Run 'tidewatch run --help' for the options.\n", stderr); goto out;
         }
     }
+    a.http.require_views = a.views_named;
     bool demo = optind >= argc;
     if (demo) {
-        if (!opts.data_dir)
-            opts.data_dir = TW_DEMO_DATA_DIR;
-        sources[nsources++] = TW_DEMO_SOURCE;
+        if (!a.engine.data_dir)
+            a.engine.data_dir = TW_DEMO_DATA_DIR;
+        a.sources[a.nsources++] = TW_DEMO_SOURCE;
         if (!watch)
             watch = TW_DEMO_WATCH;
     }
@@ -320,16 +227,15 @@ int tw_cmd_run(int argc, char **argv)
                     dead_letter_path, strerror(errno));
             goto out;
         }
-        opts.dead_letter = dead_letter;
+        a.engine.dead_letter = dead_letter;
     }
-    if (opts.data_dir && mkdir(opts.data_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "tidewatch run: cannot create --data-dir '%s': %s\n", opts.data_dir,
+    if (a.engine.data_dir && mkdir(a.engine.data_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tidewatch run: cannot create --data-dir '%s': %s\n", a.engine.data_dir,
                 strerror(errno));
         goto out;
     }
-    opts.source_overrides = sources;
-    opts.nsource_overrides = nsources;
-    engine = tw_engine_new(&opts);
+    tw_pipeline_args_finish(&a);
+    engine = tw_engine_new(&a.engine);
     status = 1;
     if (demo) {
         if (!quiet)
@@ -352,38 +258,21 @@ int tw_cmd_run(int argc, char **argv)
     }
     if (watch && !tw_engine_watch(engine, watch, stdout, &err))
         goto fail;
-    bool http_on = http_choice < 0 ? !exit_at_eof : http_choice == 1;
+    bool http_on = a.http_choice < 0 ? !exit_at_eof : a.http_choice == 1;
     if (http_on) {
-        /* The anomaly view's older windows are read back from the table its
-         * sink writes; without a readable sink the API serves live rows. */
-        tw_engine_sink_info sink;
-        if (tw_engine_sink_of(engine, http.anomaly_view, &sink)) {
-            tw_history_opts hopts = {.keys = (const char *const *)sink.keys,
-                                     .values = (const char *const *)sink.values,
-                                     .nopts = sink.nopts,
-                                     .data_dir = opts.data_dir};
-            tw_err herr;
-            history = tw_history_open(&hopts, &herr);
-            if (history)
-                http.history = history;
-            else if (!quiet)
-                fprintf(stderr, "tidewatch: sink '%s': history is not served: %s\n", sink.name,
-                        herr.msg);
-            tw_engine_sink_info_free(&sink);
-        }
-        http.barrier_interval_ms = opts.barrier_interval_ms;
-        rs.serve = tw_serve_start(engine, &http, &err);
+        history = tw_pipeline_args_open_history(&a, engine, quiet);
+        rs.serve = tw_serve_start(engine, &a.http, &err);
         if (!rs.serve)
             goto fail;
         /* Always printed (even with -q): tests and scripts read the port. */
         fprintf(stderr, "tidewatch: dashboard at %s%s\n", tw_serve_url(rs.serve),
-                http.token ? " (open it with ?token=TOKEN)" : "");
+                a.http.token ? " (open it with ?token=TOKEN)" : "");
     }
-    if (pg_on && (pg_explicit || !exit_at_eof)) {
-        pgwire = tw_pgwire_start(engine, &pg, &err);
+    if (a.pg_choice == 1 || (a.pg_choice < 0 && !exit_at_eof)) {
+        pgwire = tw_pgwire_start(engine, &a.pg, &err);
         /* Several workers on one machine: only the first gets the default
          * port, and the others run without the protocol. */
-        if (!pgwire && pg_explicit)
+        if (!pgwire && a.pg_choice == 1)
             goto fail;
         if (pgwire)
             /* Always printed (even with -q): tests and scripts read the port. */
@@ -449,7 +338,7 @@ out:
     tw_engine_free(engine);
     if (dead_letter)
         fclose(dead_letter);
-    free(sources);
+    tw_pipeline_args_free(&a);
     free(thens);
     return status;
 }
