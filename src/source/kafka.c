@@ -59,6 +59,7 @@ typedef struct part_state {
     bool paused;
     uint64_t messages;
     int64_t resume_offset;   /* from the sink's last commit; -1: the group's offset */
+    int64_t committed_offset; /* the group's, from librdkafka's statistics; < 0 none */
     rd_kafka_queue_t *queue; /* the partition's own fetch queue while assigned */
     bool was_full;           /* its queue was seen near queued.min.messages */
 } part_state;
@@ -112,8 +113,11 @@ static part_state *part(kafka_driver *k, int32_t partition)
         uint32_t n = idx + 1;
         k->parts = tw_xrealloc(k->parts, n * sizeof *k->parts);
         for (uint32_t i = k->nparts; i < n; i++)
-            k->parts[i] = (part_state){
-                .polled_next = -1, .eof_offset = -1, .done_next = -1, .resume_offset = -1};
+            k->parts[i] = (part_state){.polled_next = -1,
+                                       .eof_offset = -1,
+                                       .done_next = -1,
+                                       .resume_offset = -1,
+                                       .committed_offset = -1};
         k->nparts = n;
     }
     return &k->parts[idx];
@@ -163,16 +167,36 @@ static void broker_unreachable(kafka_driver *k, const char *reason)
 }
 
 /* Statistics (every second) tell which brokers are connected again. */
+/* The group's committed offset of each partition, for the lag of those this
+ * process has not processed a message of (a partition taken over at its
+ * end is not behind). */
+static void learn_committed(kafka_driver *k, json_t *root)
+{
+    json_t *topic = json_object_get(json_object_get(root, "topics"), k->topic);
+    const char *key;
+    json_t *pj;
+    json_object_foreach(json_object_get(topic, "partitions"), key, pj)
+    {
+        long id = strtol(key, NULL, 10);
+        json_t *committed = json_object_get(pj, "committed_offset");
+        if (id >= 0 && (uint32_t)id < k->nparts && json_is_integer(committed))
+            k->parts[id].committed_offset = json_integer_value(committed);
+    }
+}
+
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     kafka_driver *k = opaque;
     (void)rk;
+    json_t *root = json_loadb(json, len, 0, NULL);
+    learn_committed(k, root);
     bool any_down = false;
     for (uint32_t i = 0; i < k->nbrokers; i++)
         any_down |= k->brokers[i].down;
-    if (!any_down)
+    if (!any_down) {
+        json_decref(root);
         return 0;
-    json_t *root = json_loadb(json, len, 0, NULL);
+    }
     json_t *brokers = json_object_get(root, "brokers");
     bool any_learned_up = false;
     const char *name;
@@ -1003,7 +1027,10 @@ uint32_t tw_kafka_driver_partitions(const tw_source_driver *d, tw_kafka_partitio
             int64_t lag = -1;
             if (!rd_kafka_get_watermark_offsets(k->rk, k->topic, (int32_t)i, &low, &high) &&
                 high >= 0) {
-                int64_t next = p->done_next >= 0 ? p->done_next : low;
+                int64_t next = p->done_next >= 0        ? p->done_next
+                               : p->committed_offset >= 0 ? p->committed_offset
+                               : k->start_latest          ? high
+                                                          : low;
                 lag = next >= 0 && high >= next ? high - next : -1;
             }
             out[n] = (tw_kafka_partition_stats){(int32_t)i, lag, p->messages};

@@ -14,13 +14,15 @@ source_sql network_metrics >"$tmp/p.sql"
 "$bin" gen --count 10000 --devices 16 --seed 3 >"$tmp/one.ndjson"
 "$bin" gen --count 10000 --devices 16 --seed 4 >"$tmp/two.ndjson"
 
-"$bin" run --http off -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/t.csv" 2>"$tmp/t.err" &
+"$bin" run --http 127.0.0.1:0 --pg off -q "$tmp/p.sql" --then 'SELECT * FROM seen' >"$tmp/t.csv" 2>"$tmp/t.err" &
 t=$!; track_pid $t
+url=$(dashboard_url "$tmp/t.err")
 wait_for "$tmp/t.err" 'unreachable.*retrying' 20 || fail "no message about the unreachable broker: $(cat "$tmp/t.err")"
 mock_cmd "up all"
 wait_for "$tmp/t.err" 'now consuming 0,1,2,3\)' 30 || fail "no assignment once the broker was up: $(cat "$tmp/t.err")"
 keyed "$tmp/one.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
-sleep 2
+wait_metric "$url" tidewatch_kafka_messages_total 10000 30 ||
+    fail "the first 10000 messages were not processed: $(metric_sum "$url" tidewatch_kafka_messages_total)"
 downs=$(grep -c 'unreachable' "$tmp/t.err")
 mock_cmd "down all"
 wait_for "$tmp/t.err" 'unreachable.*retrying' 20 $((downs + 1)) ||
@@ -37,7 +39,9 @@ until grep 'now consuming' "$tmp/t.err" | tail -n 1 | grep -q 'now consuming 0,1
     sleep 0.1
 done
 keyed "$tmp/two.ndjson" | kcat -P -b "$BOOT" -t network_metrics -K '	' || fail "kcat"
-sleep 5
+# Counted since the process started, across the reassignment.
+wait_metric "$url" tidewatch_kafka_messages_total 20000 30 ||
+    fail "not all 20000 messages were processed: $(metric_sum "$url" tidewatch_kafka_messages_total)"
 kill -TERM $t
 wait $t || fail "tidewatch exited $? on SIGTERM: $(cat "$tmp/t.err")"
 expected_rows "$tmp/one.ndjson" "$tmp/two.ndjson" >"$tmp/want"

@@ -82,3 +82,26 @@ SQL
 expected_rows() {
     cat "$@" | sed 's/^{"device_id":"\([^"]*\)",.*"src_ip":"\([^"]*\)","dst_ip":"\([^"]*\)",.*"flow_bytes":\([0-9]*\)}$/\1,\2,\3,\4/' | LC_ALL=C sort
 }
+
+# dashboard_url ERRFILE: the API address a tidewatch started with
+# --http 127.0.0.1:0 printed on stderr (waits for it).
+dashboard_url() {
+    wait_for "$1" 'dashboard at http' 20 || fail "no dashboard line in $1: $(cat "$1")"
+    sed -n 's/.*dashboard at \(http:[^ ]*\/\).*/\1/p' "$1" | head -n 1
+}
+
+# metric_sum URL NAME: the sum of the samples of metric NAME on URL/metrics
+# (0 when it has none or the server does not answer).
+metric_sum() {
+    curl -fsS "${1}metrics" 2>/dev/null |
+        awk -v n="$2" 'index($0, n "{") == 1 || index($0, n " ") == 1 { s += $NF } END { printf "%d\n", s }'
+}
+
+# wait_metric URL NAME VALUE SECONDS: waits until metric_sum is VALUE.
+wait_metric() {
+    n=0
+    until [ "$(metric_sum "$1" "$2")" -eq "$3" ]; do
+        n=$((n + 1)); [ $n -le $(($4 * 10)) ] || return 1
+        sleep 0.1
+    done
+}
