@@ -24,7 +24,7 @@ tail -n +30001 "$tmp/m.ndjson" >"$tmp/b.ndjson"
 serve() {
     log=$1
     "$bin" serve --pg 127.0.0.1:0 --http off --data-dir "$tmp/data" --barrier-interval 200 \
-        --source "network_metrics_source=kafka://$BOOT/network_metrics" 2>"$log" &
+        --source "network_metrics_source=kafka://$BOOT/network_metrics?properties.session.timeout.ms=3000&properties.heartbeat.interval.ms=300" 2>"$log" &
     SERVE_PID=$!
     track_pid $SERVE_PID
     wait_for "$log" 'PostgreSQL protocol on' 10 || fail "serve did not start: $(cat "$log")"
