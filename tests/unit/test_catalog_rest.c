@@ -156,6 +156,40 @@ static void test_load_result(void **state)
                                             &md, &err));
 }
 
+/* The table config is "config" overlaid with the storage-credentials entry
+ * whose prefix is the longest match of the table's location. */
+static void test_table_config_longest_prefix_wins(void **state)
+{
+    (void)state;
+    json_t *c = tw_catalog_rest_parse_table_config(
+        "{\"metadata-location\":\"s3://lake/wh/t1/metadata/1.json\",\"metadata\":"
+        "{\"location\":\"s3://lake/wh/t1\"},"
+        "\"config\":{\"s3.endpoint\":\"http://minio:9000\",\"s3.access-key-id\":\"base\","
+        "\"s3.path-style-access\":true},"
+        "\"storage-credentials\":["
+        "{\"prefix\":\"s3://lake/\",\"config\":{\"s3.access-key-id\":\"short\"}},"
+        "{\"prefix\":\"s3://lake/wh/t1\",\"config\":{\"s3.access-key-id\":\"long\","
+        "\"s3.secret-access-key\":\"sk\"}},"
+        "{\"prefix\":\"s3://other/\",\"config\":{\"s3.access-key-id\":\"other\"}}]}");
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "s3.access-key-id")), "long");
+    assert_string_equal(json_string_value(json_object_get(c, "s3.secret-access-key")), "sk");
+    assert_string_equal(json_string_value(json_object_get(c, "s3.endpoint")), "http://minio:9000");
+    /* only string values are kept */
+    assert_null(json_object_get(c, "s3.path-style-access"));
+    json_decref(c);
+}
+
+static void test_table_config_absent_or_invalid(void **state)
+{
+    (void)state;
+    json_t *c = tw_catalog_rest_parse_table_config("{\"metadata-location\":\"x\",\"metadata\":{}}");
+    assert_non_null(c);
+    assert_int_equal(json_object_size(c), 0);
+    json_decref(c);
+    assert_null(tw_catalog_rest_parse_table_config("not json"));
+}
+
 static void test_token(void **state)
 {
     (void)state;
@@ -218,6 +252,8 @@ int main(void)
         cmocka_unit_test(test_first_commit_asserts_no_main),
         cmocka_unit_test(test_create_body_leaves_location_to_server),
         cmocka_unit_test(test_load_result),
+        cmocka_unit_test(test_table_config_longest_prefix_wins),
+        cmocka_unit_test(test_table_config_absent_or_invalid),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_find_snapshot),
