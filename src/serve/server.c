@@ -849,13 +849,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     (void)version;
     (void)upload_data;
-    (void)req_ctx;
+    static int headers_seen;
     tw_serve *s = cls;
     tw_api_route route = route_of(url);
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
         *upload_data_size = 0;
         return send_error(s, conn, route, 405, "only GET and HEAD are served", NULL);
     }
+    /* The first call comes with the headers alone. libmicrohttpd closes
+     * the connection after a reply queued then (it will not read past an
+     * unread body), so GETs answer on the second call and keep the
+     * connection for the next request. */
+    if (!*req_ctx) {
+        *req_ctx = &headers_seen;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
     param_list pl = {.n = 0};
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pl);
     if (pl.bad)
