@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -28,8 +29,9 @@
 
 #define MAX_CONNECTIONS 512
 #define MAX_SSE_CLIENTS 64
+#define MAX_EVENT_THREADS 8
 #define SSE_QUEUE_BYTES (4u << 20)
-#define SSE_KEEPALIVE_MS 15000
+#define SSE_KEEPALIVE_US (15 * TW_USEC_PER_SEC)
 #define CONNECTION_MEMORY_BYTES (64u << 10)
 #define TOKEN_MAX_BYTES 256
 /* The reply cache: 64 entries in sets of 4, each at most 256 KiB (a
@@ -73,6 +75,8 @@ typedef struct reply_cache {
     atomic_uint_fast64_t hits, misses;
 } reply_cache;
 
+typedef struct sse_conn sse_conn;
+
 struct tw_serve {
     struct MHD_Daemon *daemon;
     tw_engine *engine;
@@ -87,6 +91,10 @@ struct tw_serve {
     reply_cache cache;
     tw_rule *anomaly_rules;
     tw_sse_hub *hub;
+    /* Stream connections suspended until the hub has text for them (the
+     * event threads serve many connections and must never wait on one). */
+    pthread_mutex_t streams_mu;
+    sse_conn *parked;
     char *token;
     char *anomaly_view, *series_view;
     char url[160];
@@ -99,6 +107,8 @@ struct tw_serve {
     uint64_t last_rows;
     int64_t last_tick_us;
 };
+
+static void wake_streams(tw_serve *s, bool keepalive_only);
 
 /* ---- taps (pipeline thread) --------------------------------------------- */
 
@@ -151,8 +161,10 @@ static void anomaly_tap(void *ctx, const tw_batch *changes)
     }
     sse_batch b = {.serve = s};
     tw_rowstore_take_changes(s->api.anomalies, sse_change, &b);
-    if (b.len)
+    if (b.len) {
         tw_sse_publish(s->hub, b.text, b.len);
+        wake_streams(s, false);
+    }
     free(b.text);
 }
 
@@ -301,6 +313,7 @@ static void engine_families(FILE *f, json_t *stats)
 
 void tw_serve_tick(tw_serve *s, tw_engine *engine)
 {
+    wake_streams(s, true);
     char *stats_text = NULL, *text = NULL;
     size_t stats_len = 0, len = 0;
     FILE *sf = open_memstream(&stats_text, &stats_len);
@@ -551,25 +564,74 @@ static bool authorized(tw_serve *s, struct MHD_Connection *conn)
     return cookie && token_equal(cookie, s->token);
 }
 
-typedef struct sse_conn {
+struct sse_conn {
     tw_serve *serve;
     tw_sse_client *client;
-    bool greeted;
-} sse_conn;
+    struct MHD_Connection *conn;
+    bool greeted, parked;
+    int64_t last_sent_us;
+    sse_conn *prev, *next; /* in serve->parked while parked */
+};
+
+static void unpark(tw_serve *s, sse_conn *sc)
+{
+    assert(sc->parked);
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        s->parked = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    sc->prev = sc->next = NULL;
+    sc->parked = false;
+}
+
+/* Resumes parked streams: all of them, or (keepalive_only) those due a
+ * keepalive. Any thread; call after every tw_sse_publish and tw_sse_close. */
+static void wake_streams(tw_serve *s, bool keepalive_only)
+{
+    int64_t now_us = tw_now_mono_us();
+    pthread_mutex_lock(&s->streams_mu);
+    for (sse_conn *sc = s->parked, *next; sc; sc = next) {
+        next = sc->next;
+        if (keepalive_only && now_us - sc->last_sent_us < SSE_KEEPALIVE_US)
+            continue;
+        unpark(s, sc);
+        MHD_resume_connection(sc->conn);
+    }
+    pthread_mutex_unlock(&s->streams_mu);
+}
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     sse_conn *sc = cls;
+    tw_serve *s = sc->serve;
+    int64_t now_us = tw_now_mono_us();
     if (!sc->greeted) {
         static const char hello[] = "retry: 2000\nevent: hello\ndata: {}\n\n";
         sc->greeted = true;
+        sc->last_sent_us = now_us;
         if (max >= sizeof hello - 1) {
             memcpy(buf, hello, sizeof hello - 1);
             return (ssize_t)(sizeof hello - 1);
         }
     }
-    ssize_t n = tw_sse_read(sc->serve->hub, sc->client, buf, max, SSE_KEEPALIVE_MS);
+    /* Reading and parking under streams_mu: a publish that finds nothing
+     * to read here wakes this stream once it is parked, so none is lost. */
+    pthread_mutex_lock(&s->streams_mu);
+    ssize_t n = tw_sse_read(s->hub, sc->client, buf, max, 0);
+    if (n == 0 && now_us - sc->last_sent_us < SSE_KEEPALIVE_US) {
+        sc->parked = true;
+        sc->next = s->parked;
+        if (s->parked)
+            s->parked->prev = sc;
+        s->parked = sc;
+        MHD_suspend_connection(sc->conn);
+        pthread_mutex_unlock(&s->streams_mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&s->streams_mu);
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == 0) {
@@ -579,15 +641,21 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (max < sizeof ping - 1)
             return 0;
         memcpy(buf, ping, sizeof ping - 1);
-        return (ssize_t)(sizeof ping - 1);
+        n = (ssize_t)(sizeof ping - 1);
     }
+    sc->last_sent_us = now_us;
     return n;
 }
 
 static void sse_done(void *cls)
 {
     sse_conn *sc = cls;
-    tw_sse_unsubscribe(sc->serve->hub, sc->client);
+    tw_serve *s = sc->serve;
+    pthread_mutex_lock(&s->streams_mu);
+    if (sc->parked)
+        unpark(s, sc);
+    pthread_mutex_unlock(&s->streams_mu);
+    tw_sse_unsubscribe(s->hub, sc->client);
     free(sc);
 }
 
@@ -605,6 +673,7 @@ static enum MHD_Result serve_stream(tw_serve *s, struct MHD_Connection *conn,
     sse_conn *sc = tw_xcalloc(1, sizeof *sc);
     sc->serve = s;
     sc->client = client;
+    sc->conn = conn;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, sc, sse_done);
     if (!resp) {
@@ -1060,6 +1129,7 @@ static void on_view_change(void *ctx, const char *view, bool created)
     int n = snprintf(text, sizeof text, "id: %llu\nevent: meta\ndata: {}\n\n",
                      (unsigned long long)++s->event_seq);
     tw_sse_publish(s->hub, text, (size_t)n);
+    wake_streams(s, false);
 }
 
 tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err)
@@ -1087,6 +1157,7 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&s->cache.mu, NULL);
     pthread_cond_init(&s->cache.filled, NULL);
+    pthread_mutex_init(&s->streams_mu, NULL);
     s->hub = tw_sse_hub_new(MAX_SSE_CLIENTS, SSE_QUEUE_BYTES);
     s->token = opts->token ? tw_xstrdup(opts->token) : NULL;
     s->anomaly_view = tw_xstrdup(opts->anomaly_view);
@@ -1097,14 +1168,21 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     s->api.history = opts->history;
     tw_serve_tick(s, engine);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    /* A pool of epoll threads, one per core: a thread per connection put
+     * a hundred busy connections on two cores' run queues. Handlers never
+     * wait for the network, and streams park (suspend) between events. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned pool_threads = cores < 1 ? 1 : cores > MAX_EVENT_THREADS ? MAX_EVENT_THREADS
+                                                                      : (unsigned)cores;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_THREAD_POOL_SIZE,
+        pool_threads, MHD_OPTION_END);
     if (!s->daemon) {
         tw_err_set(err, TW_ERR_IO,
                    "--http %s: cannot listen there (address in use or not local?); choose "
@@ -1144,6 +1222,7 @@ void tw_serve_stop(tw_serve *s)
     tw_engine_on_view_change(s->engine, NULL, NULL);
     tw_engine_untap(s->engine, s);
     tw_sse_close(s->hub);
+    wake_streams(s, false);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     tw_sse_hub_free(s->hub);
@@ -1159,5 +1238,6 @@ void tw_serve_stop(tw_serve *s)
     free(s->anomaly_view);
     free(s->series_view);
     pthread_mutex_destroy(&s->metrics_mu);
+    pthread_mutex_destroy(&s->streams_mu);
     free(s);
 }
