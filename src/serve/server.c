@@ -32,7 +32,9 @@
 #define MAX_EVENT_THREADS 8
 #define SSE_QUEUE_BYTES (4u << 20)
 #define SSE_KEEPALIVE_US (15 * TW_USEC_PER_SEC)
-#define CONNECTION_MEMORY_BYTES (64u << 10)
+/* Per connection, for the request head and the reply headers; libmicrohttpd
+ * zeroes it after every request, so it is kept at its default size. */
+#define CONNECTION_MEMORY_BYTES (32u << 10)
 #define TOKEN_MAX_BYTES 256
 /* The reply cache: 64 entries in sets of 4, each at most 256 KiB (a
  * dashboard page is ~5 KiB; large CSV exports are not kept), so it holds at
