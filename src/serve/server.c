@@ -767,13 +767,18 @@ static tw_api_route route_of(const char *url)
 
 /* ---- reply cache -------------------------------------------------------- */
 
-/* The views' stamp now; call under views_lock (read or write). */
-static views_stamp stamp_now(const tw_serve *s)
+/* The stamp of what route reads, now; call under views_lock (read or
+ * write). A store a route does not read stays 0, so its barriers do not
+ * make the route's replies stale. */
+static views_stamp stamp_now(const tw_serve *s, tw_api_route route)
 {
+    bool reads_anomalies = route != TW_ROUTE_SERIES && route != TW_ROUTE_HEALTH;
+    bool reads_series = route == TW_ROUTE_SERIES || route == TW_ROUTE_DEVICES;
     return (views_stamp){
         .epoch = s->views_epoch,
-        .anomaly_gen = s->api.anomalies ? tw_rowstore_generation(s->api.anomalies) : 0,
-        .series_gen = s->api.series ? tw_rowstore_generation(s->api.series) : 0,
+        .anomaly_gen = reads_anomalies && s->api.anomalies
+                           ? tw_rowstore_generation(s->api.anomalies) : 0,
+        .series_gen = reads_series && s->api.series ? tw_rowstore_generation(s->api.series) : 0,
     };
 }
 
@@ -842,7 +847,7 @@ static enum MHD_Result serve_api(tw_serve *s, struct MHD_Connection *conn, tw_ap
     char key[TW_API_MAX_PARAMS * (64 + TW_API_MAX_PARAM_BYTES + 2)];
     size_t key_len = canonical_key(pl, key);
     uint64_t hash = tw_hash_bytes(key, key_len, (uint64_t)route + 1);
-    views_stamp stamp = stamp_now(s);
+    views_stamp stamp = stamp_now(s, route);
     cache_entry *set = c->sets[hash % CACHE_SETS], *mine = NULL;
     enum MHD_Result r;
 
