@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ typedef struct keymap {
 
 struct tw_rowstore {
     pthread_rwlock_t lock;
+    atomic_uint_fast64_t generation;
     char *view;
     uint32_t ncols;
     char **names;
@@ -397,6 +399,9 @@ void tw_rowstore_take_changes(tw_rowstore *s,
                               void *ctx)
 {
     pthread_rwlock_wrlock(&s->lock);
+    /* Bumped before fn runs: whoever hears of a change (an SSE event) and
+     * then asks sees a new generation, so never a reply cached before it. */
+    atomic_fetch_add_explicit(&s->generation, 1, memory_order_release);
     for (size_t i = 0; i < s->ndirty; i++) {
         dirty_rec *d = s->dirty[i];
         const srow *now =
@@ -427,6 +432,11 @@ void tw_rowstore_take_changes(tw_rowstore *s,
     s->ndirty = 0;
     keymap_clear(&s->dirty_map);
     pthread_rwlock_unlock(&s->lock);
+}
+
+uint64_t tw_rowstore_generation(const tw_rowstore *s)
+{
+    return atomic_load_explicit(&((tw_rowstore *)s)->generation, memory_order_acquire);
 }
 
 /* ---- queries ------------------------------------------------------------ */
@@ -592,7 +602,12 @@ tw_rowstore *tw_rowstore_new(const char *view, const char *const *names, const t
         return NULL;
     }
     tw_rowstore *s = tw_xcalloc(1, sizeof *s);
-    pthread_rwlock_init(&s->lock, NULL);
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    atomic_init(&s->generation, 0);
     s->view = tw_xstrdup(view);
     s->ncols = ncols;
     s->names = tw_xcalloc(ncols ? ncols : 1, sizeof *s->names);

@@ -13,8 +13,10 @@
  * reports them, once per barrier, as new / updated / cleared (for SSE).
  *
  * Locking: the writer (changelog and barrier) takes the write lock; queries
- * take the read lock and visit rows during the call only. The store owns
- * copies of every row and string it holds.
+ * take the read lock and visit rows during the call only. The lock prefers
+ * the writer, so a stream of queries cannot hold the pipeline back for
+ * longer than the queries already running. The store owns copies of every
+ * row and string it holds.
  */
 #ifndef TW_SERVE_ROWSTORE_H
 #define TW_SERVE_ROWSTORE_H
@@ -75,6 +77,13 @@ void tw_rowstore_take_changes(tw_rowstore *store,
                               void (*fn)(void *ctx, tw_change_kind kind,
                                          const tw_rowstore_row *row),
                               void *ctx);
+
+/* A count that grows by one at every tw_rowstore_take_changes (once per
+ * barrier), before the barrier's changes are reported: a reply computed
+ * after reading generation g holds every change up to the barrier that
+ * made it g, so a cached reply is current while the generation stays g.
+ * Lock-free; any thread. */
+uint64_t tw_rowstore_generation(const tw_rowstore *store);
 
 /* A filter over the store. from/to bound window_start inclusively. */
 typedef struct tw_rowstore_filter {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -28,14 +29,55 @@
 
 #define MAX_CONNECTIONS 512
 #define MAX_SSE_CLIENTS 64
+#define MAX_EVENT_THREADS 8
 #define SSE_QUEUE_BYTES (4u << 20)
-#define SSE_KEEPALIVE_MS 15000
-#define CONNECTION_MEMORY_BYTES (64u << 10)
+#define SSE_KEEPALIVE_US (15 * TW_USEC_PER_SEC)
+/* Per connection, for the request head and the reply headers; libmicrohttpd
+ * zeroes it after every request, so it is kept at its default size. */
+#define CONNECTION_MEMORY_BYTES (32u << 10)
 #define TOKEN_MAX_BYTES 256
+/* The reply cache: 64 entries in sets of 4, each at most 256 KiB (a
+ * dashboard page is ~5 KiB; large CSV exports are not kept), so it holds at
+ * most 16 MiB. */
+#define CACHE_SETS 16
+#define CACHE_WAYS 4
+#define CACHE_MAX_BODY_BYTES (256u << 10)
 
 /* Statuses counted per route in /metrics; anything else counts as "other". */
 static const unsigned counted_status[] = {200, 303, 304, 400, 401, 404, 405, 500, 503};
 #define NSTATUS (sizeof counted_status / sizeof *counted_status + 1)
+
+/* What a reply was computed from: the views' binding and both stores'
+ * generations. A reply stays current while all three are unchanged. */
+typedef struct views_stamp {
+    uint64_t epoch, anomaly_gen, series_gen;
+} views_stamp;
+
+/* One cached reply: the route, its canonical parameters (the key) and the
+ * response, shared by reference among the connections sending it. While
+ * filling, one request computes it and requests for the same key and
+ * stamp wait for it rather than computing it again. */
+typedef struct cache_entry {
+    uint64_t hash;
+    tw_api_route route;
+    char *key; /* owned; NULL when the entry is free */
+    size_t key_len;
+    views_stamp stamp;
+    unsigned status;
+    struct MHD_Response *response; /* one reference owned; NULL while filling */
+    bool filling;
+    uint64_t last_used;
+} cache_entry;
+
+typedef struct reply_cache {
+    pthread_mutex_t mu;
+    pthread_cond_t filled;
+    cache_entry sets[CACHE_SETS][CACHE_WAYS];
+    uint64_t clock; /* for least-recently-used eviction */
+    atomic_uint_fast64_t hits, misses;
+} reply_cache;
+
+typedef struct sse_conn sse_conn;
 
 struct tw_serve {
     struct MHD_Daemon *daemon;
@@ -46,9 +88,15 @@ struct tw_serve {
      * read them without it: only the thread executing DDL changes them,
      * and it is the pipeline thread whenever taps run. */
     pthread_rwlock_t views_lock;
+    uint64_t views_epoch; /* grows at every rebinding, under views_lock */
     tw_api api;
+    reply_cache cache;
     tw_rule *anomaly_rules;
     tw_sse_hub *hub;
+    /* Stream connections suspended until the hub has text for them (the
+     * event threads serve many connections and must never wait on one). */
+    pthread_mutex_t streams_mu;
+    sse_conn *parked;
     char *token;
     char *anomaly_view, *series_view;
     char url[160];
@@ -61,6 +109,8 @@ struct tw_serve {
     uint64_t last_rows;
     int64_t last_tick_us;
 };
+
+static void wake_streams(tw_serve *s, bool keepalive_only);
 
 /* ---- taps (pipeline thread) --------------------------------------------- */
 
@@ -113,8 +163,10 @@ static void anomaly_tap(void *ctx, const tw_batch *changes)
     }
     sse_batch b = {.serve = s};
     tw_rowstore_take_changes(s->api.anomalies, sse_change, &b);
-    if (b.len)
+    if (b.len) {
         tw_sse_publish(s->hub, b.text, b.len);
+        wake_streams(s, false);
+    }
     free(b.text);
 }
 
@@ -263,6 +315,7 @@ static void engine_families(FILE *f, json_t *stats)
 
 void tw_serve_tick(tw_serve *s, tw_engine *engine)
 {
+    wake_streams(s, true);
     char *stats_text = NULL, *text = NULL;
     size_t stats_len = 0, len = 0;
     FILE *sf = open_memstream(&stats_text, &stats_len);
@@ -352,6 +405,14 @@ static char *metrics_text(tw_serve *s, size_t *out_len)
     fprintf(f, "tidewatch_sse_dropped_total %llu\n", (unsigned long long)sst.dropped);
     prom_help(f, "tidewatch_sse_messages_total", "counter", "Barrier messages published.");
     fprintf(f, "tidewatch_sse_messages_total %llu\n", (unsigned long long)sst.published);
+    prom_help(f, "tidewatch_http_cache_hits_total", "counter",
+              "API replies sent from the reply cache (computed once per barrier).");
+    fprintf(f, "tidewatch_http_cache_hits_total %llu\n",
+            (unsigned long long)atomic_load(&s->cache.hits));
+    prom_help(f, "tidewatch_http_cache_misses_total", "counter",
+              "API replies computed because no current one was cached.");
+    fprintf(f, "tidewatch_http_cache_misses_total %llu\n",
+            (unsigned long long)atomic_load(&s->cache.misses));
     prom_help(f, "tidewatch_served_rows", "gauge", "Rows held by the API's stores, by view.");
     pthread_rwlock_rdlock(&s->views_lock);
     if (s->api.anomalies) {
@@ -402,15 +463,15 @@ static void add_common_headers(struct MHD_Response *resp, bool page)
     }
 }
 
-static enum MHD_Result send_reply(tw_serve *s, struct MHD_Connection *conn, tw_api_route route,
-                                  tw_api_reply *reply, const char *extra_name,
-                                  const char *extra_value)
+/* The response for a computed reply: its body is handed over. NULL when
+ * out of memory (the body is freed). */
+static struct MHD_Response *reply_response(tw_api_reply *reply)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(reply->body);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(resp, "Content-Type", reply->content_type);
     add_common_headers(resp, false);
@@ -419,11 +480,22 @@ static enum MHD_Result send_reply(tw_serve *s, struct MHD_Connection *conn, tw_a
         snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", reply->attachment);
         MHD_add_response_header(resp, "Content-Disposition", disp);
     }
+    return resp;
+}
+
+static enum MHD_Result send_reply(tw_serve *s, struct MHD_Connection *conn, tw_api_route route,
+                                  tw_api_reply *reply, const char *extra_name,
+                                  const char *extra_value)
+{
+    unsigned status = reply->status;
+    struct MHD_Response *resp = reply_response(reply);
+    if (!resp)
+        return MHD_NO;
     if (extra_name)
         MHD_add_response_header(resp, extra_name, extra_value);
-    enum MHD_Result r = MHD_queue_response(conn, reply->status, resp);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
-    count_request(s, route, reply->status);
+    count_request(s, route, status);
     return r;
 }
 
@@ -494,25 +566,74 @@ static bool authorized(tw_serve *s, struct MHD_Connection *conn)
     return cookie && token_equal(cookie, s->token);
 }
 
-typedef struct sse_conn {
+struct sse_conn {
     tw_serve *serve;
     tw_sse_client *client;
-    bool greeted;
-} sse_conn;
+    struct MHD_Connection *conn;
+    bool greeted, parked;
+    int64_t last_sent_us;
+    sse_conn *prev, *next; /* in serve->parked while parked */
+};
+
+static void unpark(tw_serve *s, sse_conn *sc)
+{
+    assert(sc->parked);
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        s->parked = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    sc->prev = sc->next = NULL;
+    sc->parked = false;
+}
+
+/* Resumes parked streams: all of them, or (keepalive_only) those due a
+ * keepalive. Any thread; call after every tw_sse_publish and tw_sse_close. */
+static void wake_streams(tw_serve *s, bool keepalive_only)
+{
+    int64_t now_us = tw_now_mono_us();
+    pthread_mutex_lock(&s->streams_mu);
+    for (sse_conn *sc = s->parked, *next; sc; sc = next) {
+        next = sc->next;
+        if (keepalive_only && now_us - sc->last_sent_us < SSE_KEEPALIVE_US)
+            continue;
+        unpark(s, sc);
+        MHD_resume_connection(sc->conn);
+    }
+    pthread_mutex_unlock(&s->streams_mu);
+}
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     sse_conn *sc = cls;
+    tw_serve *s = sc->serve;
+    int64_t now_us = tw_now_mono_us();
     if (!sc->greeted) {
         static const char hello[] = "retry: 2000\nevent: hello\ndata: {}\n\n";
         sc->greeted = true;
+        sc->last_sent_us = now_us;
         if (max >= sizeof hello - 1) {
             memcpy(buf, hello, sizeof hello - 1);
             return (ssize_t)(sizeof hello - 1);
         }
     }
-    ssize_t n = tw_sse_read(sc->serve->hub, sc->client, buf, max, SSE_KEEPALIVE_MS);
+    /* Reading and parking under streams_mu: a publish that finds nothing
+     * to read here wakes this stream once it is parked, so none is lost. */
+    pthread_mutex_lock(&s->streams_mu);
+    ssize_t n = tw_sse_read(s->hub, sc->client, buf, max, 0);
+    if (n == 0 && now_us - sc->last_sent_us < SSE_KEEPALIVE_US) {
+        sc->parked = true;
+        sc->next = s->parked;
+        if (s->parked)
+            s->parked->prev = sc;
+        s->parked = sc;
+        MHD_suspend_connection(sc->conn);
+        pthread_mutex_unlock(&s->streams_mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&s->streams_mu);
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == 0) {
@@ -522,15 +643,21 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (max < sizeof ping - 1)
             return 0;
         memcpy(buf, ping, sizeof ping - 1);
-        return (ssize_t)(sizeof ping - 1);
+        n = (ssize_t)(sizeof ping - 1);
     }
+    sc->last_sent_us = now_us;
     return n;
 }
 
 static void sse_done(void *cls)
 {
     sse_conn *sc = cls;
-    tw_sse_unsubscribe(sc->serve->hub, sc->client);
+    tw_serve *s = sc->serve;
+    pthread_mutex_lock(&s->streams_mu);
+    if (sc->parked)
+        unpark(s, sc);
+    pthread_mutex_unlock(&s->streams_mu);
+    tw_sse_unsubscribe(s->hub, sc->client);
     free(sc);
 }
 
@@ -548,6 +675,7 @@ static enum MHD_Result serve_stream(tw_serve *s, struct MHD_Connection *conn,
     sse_conn *sc = tw_xcalloc(1, sizeof *sc);
     sc->serve = s;
     sc->client = client;
+    sc->conn = conn;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, sc, sse_done);
     if (!resp) {
@@ -637,6 +765,159 @@ static tw_api_route route_of(const char *url)
     return strncmp(url, "/api/", 5) ? TW_ROUTE_ASSET : TW_ROUTE_OTHER;
 }
 
+/* ---- reply cache -------------------------------------------------------- */
+
+/* The stamp of what route reads, now; call under views_lock (read or
+ * write). A store a route does not read stays 0, so its barriers do not
+ * make the route's replies stale. */
+static views_stamp stamp_now(const tw_serve *s, tw_api_route route)
+{
+    bool reads_anomalies = route != TW_ROUTE_SERIES && route != TW_ROUTE_HEALTH;
+    bool reads_series = route == TW_ROUTE_SERIES || route == TW_ROUTE_DEVICES;
+    return (views_stamp){
+        .epoch = s->views_epoch,
+        .anomaly_gen = reads_anomalies && s->api.anomalies
+                           ? tw_rowstore_generation(s->api.anomalies) : 0,
+        .series_gen = reads_series && s->api.series ? tw_rowstore_generation(s->api.series) : 0,
+    };
+}
+
+static bool stamp_equal(const views_stamp *a, const views_stamp *b)
+{
+    return a->epoch == b->epoch && a->anomaly_gen == b->anomaly_gen &&
+           a->series_gen == b->series_gen;
+}
+
+static int param_cmp(const void *a, const void *b)
+{
+    const tw_api_param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/* The parameters in name order as "name\0value\0" pairs: two requests with
+ * the same parameters in any order share a key. Only 200 replies are
+ * cached, and those never depend on the order (repeated or unknown names
+ * give 400). Returns the length written to key (at least
+ * TW_API_MAX_PARAMS * (64 + TW_API_MAX_PARAM_BYTES + 2) bytes). */
+static size_t canonical_key(const param_list *pl, char *key)
+{
+    tw_api_param sorted[TW_API_MAX_PARAMS];
+    memcpy(sorted, pl->items, pl->n * sizeof *sorted);
+    qsort(sorted, pl->n, sizeof *sorted, param_cmp);
+    size_t len = 0;
+    for (size_t i = 0; i < pl->n; i++) {
+        size_t n = strlen(sorted[i].name) + 1, v = strlen(sorted[i].value) + 1;
+        memcpy(key + len, sorted[i].name, n);
+        memcpy(key + len + n, sorted[i].value, v);
+        len += n + v;
+    }
+    return len;
+}
+
+static void entry_clear(cache_entry *e)
+{
+    assert(!e->filling);
+    if (e->response)
+        MHD_destroy_response(e->response);
+    free(e->key);
+    memset(e, 0, sizeof *e);
+}
+
+/* Drops every entry (the views were rebound). Call under views_lock's
+ * write lock, so no request is filling. */
+static void cache_flush(reply_cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < CACHE_SETS; i++)
+        for (size_t w = 0; w < CACHE_WAYS; w++)
+            entry_clear(&c->sets[i][w]);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Answers a data route, from the cache when a reply for the same route
+ * and parameters was computed since the views last changed (at most one
+ * barrier ago). A miss computes the reply once; concurrent requests for it
+ * wait for that one rather than each building the same JSON. Call under
+ * views_lock's read lock. */
+static enum MHD_Result serve_api(tw_serve *s, struct MHD_Connection *conn, tw_api_route route,
+                                 const param_list *pl)
+{
+    reply_cache *c = &s->cache;
+    char key[TW_API_MAX_PARAMS * (64 + TW_API_MAX_PARAM_BYTES + 2)];
+    size_t key_len = canonical_key(pl, key);
+    uint64_t hash = tw_hash_bytes(key, key_len, (uint64_t)route + 1);
+    views_stamp stamp = stamp_now(s, route);
+    cache_entry *set = c->sets[hash % CACHE_SETS], *mine = NULL;
+    enum MHD_Result r;
+
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        cache_entry *found = NULL, *victim = NULL;
+        for (size_t w = 0; w < CACHE_WAYS; w++) {
+            cache_entry *e = &set[w];
+            if (e->key && e->hash == hash && e->route == route && e->key_len == key_len &&
+                !memcmp(e->key, key, key_len))
+                found = e;
+            else if (!e->filling && (!victim || !e->key || e->last_used < victim->last_used))
+                victim = e;
+        }
+        if (found && stamp_equal(&found->stamp, &stamp)) {
+            if (found->filling) {
+                pthread_cond_wait(&c->filled, &c->mu);
+                continue; /* it may have been filled, dropped or replaced */
+            }
+            found->last_used = ++c->clock;
+            r = MHD_queue_response(conn, found->status, found->response);
+            pthread_mutex_unlock(&c->mu);
+            atomic_fetch_add(&c->hits, 1);
+            count_request(s, route, found->status);
+            return r;
+        }
+        /* A stale entry is refilled in place; one being filled for another
+         * stamp is left to its filler and this reply is not kept. */
+        mine = found ? (found->filling ? NULL : found) : victim;
+        if (mine) {
+            entry_clear(mine);
+            mine->hash = hash;
+            mine->route = route;
+            mine->key = tw_xmalloc(key_len ? key_len : 1);
+            memcpy(mine->key, key, key_len);
+            mine->key_len = key_len;
+            mine->stamp = stamp;
+            mine->filling = true;
+            mine->last_used = ++c->clock;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&c->mu);
+    atomic_fetch_add(&c->misses, 1);
+
+    tw_api_reply reply;
+    tw_api_handle(&s->api, route, pl->items, pl->n, &reply);
+    unsigned status = reply.status;
+    bool keep = status == 200 && reply.len <= CACHE_MAX_BODY_BYTES;
+    struct MHD_Response *resp = reply_response(&reply);
+
+    pthread_mutex_lock(&c->mu);
+    if (mine) {
+        mine->filling = false;
+        if (keep && resp) {
+            mine->status = status;
+            mine->response = resp;
+        } else {
+            entry_clear(mine);
+        }
+        pthread_cond_broadcast(&c->filled);
+    }
+    r = resp ? MHD_queue_response(conn, status, resp) : MHD_NO;
+    pthread_mutex_unlock(&c->mu);
+    if (resp && !(mine && keep))
+        MHD_destroy_response(resp);
+    count_request(s, route, status);
+    return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -644,13 +925,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     (void)version;
     (void)upload_data;
-    (void)req_ctx;
+    static int headers_seen;
     tw_serve *s = cls;
     tw_api_route route = route_of(url);
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
         *upload_data_size = 0;
         return send_error(s, conn, route, 405, "only GET and HEAD are served", NULL);
     }
+    /* The first call comes with the headers alone. libmicrohttpd closes
+     * the connection after a reply queued then (it will not read past an
+     * unread body), so GETs answer on the second call and keep the
+     * connection for the next request. */
+    if (!*req_ctx) {
+        *req_ctx = &headers_seen;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
     param_list pl = {.n = 0};
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pl);
     if (pl.bad)
@@ -668,11 +958,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return serve_metrics(s, conn, &pl);
     if (route == TW_ROUTE_OTHER)
         return send_error(s, conn, route, 404, "no such API route; see docs/api.md", NULL);
-    tw_api_reply reply;
     pthread_rwlock_rdlock(&s->views_lock);
-    tw_api_handle(&s->api, route, pl.items, pl.n, &reply);
+    enum MHD_Result r = serve_api(s, conn, route, &pl);
     pthread_rwlock_unlock(&s->views_lock);
-    return send_reply(s, conn, route, &reply, NULL, NULL);
+    return r;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -812,6 +1101,8 @@ static bool bind_view(tw_serve *s, bool anomaly, bool required, tw_err *err)
         (void)tapped;
     }
     pthread_rwlock_wrlock(&s->views_lock);
+    s->views_epoch++;
+    cache_flush(&s->cache);
     tw_rowstore **slot = anomaly ? &s->api.anomalies : &s->api.series;
     tw_rowstore *old_store = *slot;
     tw_rule *old_rules = anomaly ? s->anomaly_rules : NULL;
@@ -845,6 +1136,7 @@ static void on_view_change(void *ctx, const char *view, bool created)
     int n = snprintf(text, sizeof text, "id: %llu\nevent: meta\ndata: {}\n\n",
                      (unsigned long long)++s->event_seq);
     tw_sse_publish(s->hub, text, (size_t)n);
+    wake_streams(s, false);
 }
 
 tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *err)
@@ -870,6 +1162,9 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->views_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&s->cache.mu, NULL);
+    pthread_cond_init(&s->cache.filled, NULL);
+    pthread_mutex_init(&s->streams_mu, NULL);
     s->hub = tw_sse_hub_new(MAX_SSE_CLIENTS, SSE_QUEUE_BYTES);
     s->token = opts->token ? tw_xstrdup(opts->token) : NULL;
     s->anomaly_view = tw_xstrdup(opts->anomaly_view);
@@ -880,14 +1175,21 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     s->api.history = opts->history;
     tw_serve_tick(s, engine);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    /* A pool of epoll threads, one per core: a thread per connection put
+     * a hundred busy connections on two cores' run queues. Handlers never
+     * wait for the network, and streams park (suspend) between events. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned pool_threads = cores < 1 ? 1 : cores > MAX_EVENT_THREADS ? MAX_EVENT_THREADS
+                                                                      : (unsigned)cores;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_THREAD_POOL_SIZE,
+        pool_threads, MHD_OPTION_END);
     if (!s->daemon) {
         tw_err_set(err, TW_ERR_IO,
                    "--http %s: cannot listen there (address in use or not local?); choose "
@@ -927,9 +1229,13 @@ void tw_serve_stop(tw_serve *s)
     tw_engine_on_view_change(s->engine, NULL, NULL);
     tw_engine_untap(s->engine, s);
     tw_sse_close(s->hub);
+    wake_streams(s, false);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     tw_sse_hub_free(s->hub);
+    cache_flush(&s->cache);
+    pthread_cond_destroy(&s->cache.filled);
+    pthread_mutex_destroy(&s->cache.mu);
     tw_rowstore_free(s->api.anomalies);
     tw_rowstore_free(s->api.series);
     free(s->anomaly_rules);
@@ -939,5 +1245,6 @@ void tw_serve_stop(tw_serve *s)
     free(s->anomaly_view);
     free(s->series_view);
     pthread_mutex_destroy(&s->metrics_mu);
+    pthread_mutex_destroy(&s->streams_mu);
     free(s);
 }

@@ -232,11 +232,10 @@ test('metrics: Prometheus text with ingest, view sizes and HTTP requests', async
   assert.match(text, /tidewatch_decode_errors_total\{kind="malformed"\} 0/);
 });
 
-test('stream: a new anomaly and its clearing arrive as SSE events', async () => {
+// Opens /api/stream and collects its events ({type, data}) as they come.
+async function openStream() {
   const ctl = new AbortController();
   const res = await fetch(`${tw.url}/api/stream`, { signal: ctl.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type'), /text\/event-stream/);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buf = '';
@@ -256,6 +255,21 @@ test('stream: a new anomaly and its clearing arrive as SSE events', async () => 
     }
   })();
   await waitFor(async () => events.some((e) => e.type === 'hello'), 'hello event');
+  return { res, events, close: async () => { ctl.abort(); await pump; } };
+}
+
+const metricValue = async (name) => {
+  const text = await (await fetch(`${tw.url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  assert.ok(m, `${name} in /metrics`);
+  return Number(m[1]);
+};
+
+test('stream: a new anomaly and its clearing arrive as SSE events', async () => {
+  const stream = await openStream();
+  assert.equal(stream.res.status, 200);
+  assert.match(stream.res.headers.get('content-type'), /text\/event-stream/);
+  const { events } = stream;
   const start = data.lastStartUs;
   const rec = (lat) => JSON.stringify({ device_id: 'late-joiner', timestamp: isoZ(start + 2e6), latency_ms: lat,
     packet_loss_rate: 1, bandwidth_usage_percent: 40, flow_bytes: 1 });
@@ -267,8 +281,28 @@ test('stream: a new anomaly and its clearing arrive as SSE events', async () => 
   await tw.write([rec(10), rec(10), rec(10), rec(10)]);
   const cleared = await waitFor(async () => events.find((e) => e.type === 'cleared' && e.data.device_id === 'late-joiner'), 'cleared event');
   assert.equal(cleared.data.window_start, isoZ(start));
-  ctl.abort();
-  await pump;
+  await stream.close();
+});
+
+test('cache: a page answered from the reply cache shows a new anomaly right after its barrier', async () => {
+  const page = '/api/anomalies?types=latency,loss&q=cache-probe&limit=5';
+  const before = await api(page);
+  assert.equal(before.body.total, 0);
+  const hits0 = await metricValue('tidewatch_http_cache_hits_total');
+  // The same parameters in another order share the cached reply.
+  const again = await api('/api/anomalies?limit=5&q=cache-probe&types=latency,loss');
+  assert.deepEqual(again.body, before.body);
+  assert.ok(await metricValue('tidewatch_http_cache_hits_total') > hits0, 'the repeat was a cache hit');
+  const stream = await openStream();
+  await tw.write([JSON.stringify({ device_id: 'cache-probe', timestamp: isoZ(data.lastStartUs + 5e6), latency_ms: 175,
+    packet_loss_rate: 1, bandwidth_usage_percent: 40, flow_bytes: 1 })]);
+  await waitFor(async () => stream.events.find((e) => e.type === 'new' && e.data.device_id === 'cache-probe'), 'new event');
+  // One GET, no polling: the barrier that sent the event made the cached page stale.
+  const after = await api(page);
+  assert.equal(after.body.total, 1);
+  assert.equal(after.body.rows[0].device_id, 'cache-probe');
+  assert.equal(after.body.rows[0].window_start, isoZ(data.lastStartUs));
+  await stream.close();
 });
 
 test('CSV export neutralises a device id that a spreadsheet would run as a formula', async () => {
