@@ -31,8 +31,12 @@ static void put(out *o, const char *s, size_t n)
 size_t tw_json_format_real(double d, char *buf)
 {
     assert(isfinite(d));
-    /* The fewest significant digits that read back; 17 always do. */
-    int digits = 1, n = 0;
+    /* The fewest significant digits that read back; 17 always do. A double
+     * whose shortest form has at most 15 digits prints as that form padded
+     * with zeros at 15 (a decimal of up to DBL_DIG digits survives the trip
+     * through a double), so 15 digits with the zeros cut off answers every
+     * such value in one try; 16, then 17, answer the rest. */
+    int digits = 15, n = 0;
     for (; digits <= 17; digits++) {
         n = snprintf(buf, 40, "%.*e", digits - 1, d);
         if (strtod(buf, NULL) == d)
@@ -40,12 +44,18 @@ size_t tw_json_format_real(double d, char *buf)
     }
     if (digits > 17)
         digits = 17;
-    /* Plain notation where %g would use it at full precision (100.0, not
-     * 1e+02); the same digits, so it reads back the same. */
-    int exponent = atoi(strchr(buf, 'e') + 1);
-    if (exponent >= -4 && exponent < 17) {
+    const char *e = strchr(buf, 'e');
+    for (const char *m = e - 1; digits > 1 && *m == '0'; m--)
+        digits--;
+    /* Plain notation for exponents -4..15, as Python's repr (100.0, not
+     * 1e+02): the same digits, so it reads back the same; from 1e16 on a
+     * plain integer could need more digits than the shortest form. */
+    int exponent = atoi(e + 1);
+    if (exponent >= -4 && exponent < 16) {
         int decimals = digits - 1 - exponent;
         n = snprintf(buf, 40, "%.*f", decimals > 0 ? decimals : 0, d);
+    } else {
+        n = snprintf(buf, 40, "%.*e", digits - 1, d);
     }
     if (!strpbrk(buf, ".e")) {
         memcpy(buf + n, ".0", 3);

@@ -2,7 +2,9 @@
  *
  * tw_serve_start follows two views of a running engine (the anomaly view and
  * the windowed-metrics view) through engine taps into row stores, and serves
- * them on libmicrohttpd (one thread per connection). It follows the catalog:
+ * them on libmicrohttpd (a pool of epoll threads, one per core; replies are
+ * cached per route and query until the stores they read change at a
+ * barrier). It follows the catalog:
  * a served view created later (e.g. over the PostgreSQL protocol) is served
  * from then on, and a dropped one answers 503 until it comes back. Routes:
  *   /api/...      JSON API (api.h; docs/api.md), /api/stream Server-Sent Events

@@ -4,8 +4,9 @@
  * as SSE text); every subscribed client gets it in its own bounded queue.
  * Publishing never blocks on a client: a client whose queue would exceed its
  * byte bound is dropped (its next read ends the stream), so a slow or stuck
- * browser cannot hold back the pipeline. Client threads (one per HTTP
- * connection) wait for data with a timeout. Messages are shared between
+ * browser cannot hold back the pipeline. The HTTP server reads a client's
+ * queue without waiting and suspends the connection while it is empty,
+ * resuming it on publish and when a keepalive is due. Messages are shared between
  * queues by reference count. The hub owns its clients until they are
  * unsubscribed; a client is used by one reader thread at a time.
  */

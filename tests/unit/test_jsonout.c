@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,53 @@ static void test_real_round_trips(void **state)
     }
 }
 
+/* The fewest digits by brute force (1..17), to check the formatter's
+ * three-try shortcut against, on doubles of every magnitude. */
+static int brute_shortest_digits(double d)
+{
+    char buf[48];
+    for (int digits = 1; digits < 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*e", digits - 1, d);
+        if (strtod(buf, NULL) == d)
+            return digits;
+    }
+    return 17;
+}
+
+static void test_real_matches_brute_force(void **state)
+{
+    (void)state;
+    uint64_t x = 0x2545f4914f6cdd1du;
+    for (int i = 0; i < 50000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        memcpy(&d, &x, sizeof d);
+        if (!isfinite(d))
+            continue;
+        char buf[48], want[48];
+        tw_json_format_real(d, buf);
+        assert_true(strtod(buf, NULL) == d);
+        snprintf(want, sizeof want, "%.*e", brute_shortest_digits(d) - 1, d);
+        /* Same digits: compare the mantissas without dot, sign or zeros. */
+        char a[32] = {0}, b[32] = {0};
+        size_t na = 0, nb = 0;
+        for (const char *c = buf; *c && *c != 'e' && na < 31; c++)
+            if (*c >= '0' && *c <= '9' && (na || *c != '0'))
+                a[na++] = *c;
+        for (const char *c = want; *c && *c != 'e' && nb < 31; c++)
+            if (*c >= '0' && *c <= '9' && (nb || *c != '0'))
+                b[nb++] = *c;
+        while (na > 1 && a[na - 1] == '0')
+            a[--na] = '\0';
+        while (nb > 1 && b[nb - 1] == '0')
+            b[--nb] = '\0';
+        if (strcmp(a, b))
+            fail_msg("%.17g: formatted %s, shortest %s", d, buf, want);
+    }
+}
+
 static void test_encode_shape_and_escapes(void **state)
 {
     (void)state;
@@ -117,6 +165,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_is_shortest),
+        cmocka_unit_test(test_real_matches_brute_force),
         cmocka_unit_test(test_real_stays_real),
         cmocka_unit_test(test_real_round_trips),
         cmocka_unit_test(test_encode_shape_and_escapes),
