@@ -4,7 +4,9 @@
  * one copy of a row, a delete removes one. Rows are hashed on their whole
  * content, so no primary key is needed to apply a retraction. The MV is also
  * a node: it applies each batch, then forwards the same changelog to the
- * views and sinks built on top of it.
+ * views and sinks built on top of it, and it feeds its rows to a consumer
+ * created later (backfill), so that consumer starts where it would be had
+ * it existed from the start.
  *
  * Readers (batch queries, later the HTTP API) scan under a read lock; the
  * pipeline applies each batch under the write lock, so a reader never sees
