@@ -40,3 +40,22 @@ else()
   message(WARNING "psql not found: the pgwire integration tests are not registered "
                   "(scripts/deps.sh installs postgresql)")
 endif()
+
+# Backfill over psql: network_anomalies dropped and re-created with another
+# threshold while serve runs holds the oracle's rows at once, follows later
+# input exactly, and its sinks write each closed window once.
+if(TW_PSQL)
+  add_test(NAME integration.pgwire_backfill
+    COMMAND ${TW_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/pgwire_backfill.mjs
+      --bin $<TARGET_FILE:tidewatch> --psql ${TW_PSQL}
+      --workdir ${CMAKE_CURRENT_BINARY_DIR}/pgwire-out/backfill)
+  set_tests_properties(integration.pgwire_backfill PROPERTIES TIMEOUT 120 LABELS pgwire)
+  if(TW_SANITIZERS)
+    add_test(NAME san.integration.pgwire_backfill
+      COMMAND ${TW_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/pgwire_backfill.mjs
+        --bin $<TARGET_FILE:tidewatch_san> --psql ${TW_PSQL}
+        --workdir ${CMAKE_CURRENT_BINARY_DIR}/pgwire-out/backfill-san)
+    set_tests_properties(san.integration.pgwire_backfill PROPERTIES TIMEOUT 180 LABELS pgwire
+      ENVIRONMENT "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1;ASAN_OPTIONS=detect_leaks=1")
+  endif()
+endif()

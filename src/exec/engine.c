@@ -78,6 +78,8 @@ typedef struct source_entry {
     int64_t last_wm_us;
     uint64_t late_rows;
     int32_t event_col; /* the time column windows use, for replay positions; -1 */
+    bool consumed;     /* a batch has gone into the graph: it cannot be replayed into a
+                          new consumer without counting it twice in the old ones */
 } source_entry;
 
 typedef struct mv_entry {
@@ -517,6 +519,43 @@ fail:
     return false;
 }
 
+/* ---- backfill -------------------------------------------------------------- */
+
+/* The source a relation's rows come from, following views up to it. */
+static source_entry *root_source(tw_engine *e, const tw_relation *rel)
+{
+    while (rel && rel->kind == TW_REL_MV) {
+        const mv_entry *m = rel->owner;
+        const tw_relation *up = NULL;
+        for (uint32_t i = 0; i < e->nsources && !up; i++)
+            if (&e->sources[i]->node == m->parent)
+                up = &e->sources[i]->rel;
+        for (uint32_t i = 0; i < e->nmvs && !up; i++)
+            if (e->mvs[i]->rel.node == m->parent)
+                up = &e->mvs[i]->rel;
+        rel = up;
+    }
+    return rel ? rel->owner : NULL;
+}
+
+/* Brings a new consumer of view `from` (a chain's first node, or a sink)
+ * up to date before it is connected: the view's rows as inserts (in event
+ * time order when order_col >= 0), then the watermark its source has
+ * reached, which the consumer would otherwise learn only when it next
+ * moves. Runs where DDL runs, between batches (tw_engine_exec_sync). */
+static void backfill(tw_engine *e, tw_relation *from, tw_node *into, int32_t order_col)
+{
+    assert(from->kind == TW_REL_MV);
+    tw_mv_backfill(from->mv, into, order_col);
+    source_entry *src = root_source(e, from);
+    if (src && src->have_wm) {
+        if (into->ops->watermark)
+            into->ops->watermark(into, src->last_wm_us);
+        else
+            tw_node_forward_watermark(into, src->last_wm_us);
+    }
+}
+
 /* ---- views ---------------------------------------------------------------- */
 
 static void chain_add(tw_node ***nodes, uint32_t *n, tw_node *node)
@@ -640,6 +679,8 @@ static void set_window_lineage(tw_relation *rel, const tw_plan *p)
 static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_sql_create_mv *cm,
                            tw_err *err)
 {
+    bool from_mv;
+    int32_t backfill_order = -1;
     if (name_taken(e, cm->name.name)) {
         if (cm->if_not_exists)
             return true;
@@ -694,8 +735,25 @@ static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_s
     m->rel.mv = tw_mv_new(m->rel.name, (const char *const *)m->rel.col_names, m->rel.types,
                           m->rel.ncols);
     m->parent = p->input->node;
+    from_mv = p->input->kind == TW_REL_MV;
+    if (p->window != TW_WINDOW_NONE)
+        backfill_order = (int32_t)p->time_col; /* retention judges lateness in time order */
+    if (!from_mv && ((source_entry *)p->input->owner)->consumed)
+        fprintf(stderr,
+                "tidewatch: view '%s' reads source '%s', which has already been read: it "
+                "sees rows from now on (a source is not replayed for one new view; create "
+                "views over a view to start from its rows)\n",
+                m->rel.name, p->input->name);
     tw_node *tail = build_chain(e, p, m->parent, &m->nodes, &m->nnodes, true, &m->first);
     tw_node_connect(tail, tw_mv_node(m->rel.mv));
+    if (from_mv) {
+        backfill(e, p->input, m->first, backfill_order);
+        /* Aggregates in the chain publish what the backfill gave them now,
+         * so the view is complete when CREATE returns. */
+        for (uint32_t i = 0; i < m->nnodes; i++)
+            if (m->nodes[i]->ops->barrier)
+                m->nodes[i]->ops->barrier(m->nodes[i]);
+    }
     tw_node_connect(m->parent, m->first);
     m->rel.node = tw_mv_node(m->rel.mv);
     size_t def_len = cm->select_end - cm->select_start;
@@ -828,8 +886,10 @@ static bool resume_sources(tw_engine *e, const char *positions, tw_err *err)
     return ok;
 }
 
+/* Creates the sink node over `from`. *backfill says whether the view's
+ * current rows should be fed to it before it is connected. */
 static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *from,
-                                 const options *o, tw_err *err)
+                                 const options *o, bool *backfill, tw_err *err)
 {
     const char *type = options_get(o, "type");
     bool upsert = type && !strcmp(type, "upsert");
@@ -937,13 +997,35 @@ static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *fr
     }
     char *positions = NULL;
     int64_t wm = INT64_MIN;
-    if (!target.last_commit(target.ctx, &positions, &wm, err) ||
-        (positions && !resume_sources(e, positions, err))) {
+    if (!target.last_commit(target.ctx, &positions, &wm, err)) {
+        target.close(target.ctx);
+        tw_err_prefix(err, "sink '%s'", name);
+        return NULL;
+    }
+    /* Before the pipeline has read anything (a start or a restart), the
+     * sources replay from where the table's last commit needs them. Once
+     * they have been read, the views already hold those rows: replaying
+     * would count them twice, so the sink is backfilled from its view
+     * instead, and rows of windows ending at or before the committed
+     * watermark are not written again (resume_watermark_us). */
+    source_entry *src = root_source(e, from);
+    bool consumed = src && src->consumed;
+    if (positions && !consumed && !resume_sources(e, positions, err)) {
         free(positions);
         target.close(target.ctx);
         tw_err_prefix(err, "sink '%s'", name);
         return NULL;
     }
+    /* An append-only sink over a view without windows cannot tell which of
+     * the view's rows a table with earlier commits already has. */
+    bool windowed = from->window_end_col >= 0 || from->window_start_col >= 0;
+    *backfill = from->kind == TW_REL_MV && (upsert || windowed || !positions);
+    if (consumed && !*backfill)
+        fprintf(stderr, "tidewatch: sink '%s': %s: the sink writes rows from now on\n", name,
+                from->kind != TW_REL_MV
+                    ? "its source has already been read and a source is not replayed"
+                    : "the table has rows of an earlier sink, and without window columns "
+                      "the view cannot tell which");
     free(positions);
     cfg.resume_watermark_us = wm;
     return tw_sink_new(&cfg, target);
@@ -992,6 +1074,7 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
                              "'iceberg'); run with --no-sinks to run the pipeline without it",
                              cs->name.name, connector);
     tw_node *node = NULL;
+    bool backfill_rows = false;
     tw_relation *from = lookup(e, &cs->from);
     if (ok && !e->opts.no_sinks) {
         /* The connection's options first, the sink's own on top. */
@@ -1006,7 +1089,7 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
         }
         for (uint32_t k = 0; k < with.count; k++)
             options_put(&merged, with.items[k].key, with.items[k].value);
-        node = create_sink_node(e, cs->name.name, from, &merged, err);
+        node = create_sink_node(e, cs->name.name, from, &merged, &backfill_rows, err);
         options_free(&merged);
         if (!node)
             tw_err_prefix(err, "%s", script->filename);
@@ -1023,6 +1106,8 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
     if (node) {
         s->node = node;
         s->parent = from->node;
+        if (backfill_rows)
+            backfill(e, from, node, -1);
         tw_node_connect(from->node, node);
         add_order(e, node);
     }
@@ -1643,6 +1728,7 @@ static void emit_batch(source_entry *s, tw_batch *b, int32_t partition, int64_t 
     note_position(s, b, partition);
     if (s->rel.watermark_col >= 0)
         apply_watermark(s, b, partition, now_us);
+    s->consumed = true;
     tw_node_emit(&s->node, b);
     s->driver->ops->done(s->driver);
     advance_watermark(s, now_us);

@@ -23,11 +23,16 @@ void tw_node_emit(tw_node *node, const tw_batch *out)
     if (out->nrows == 0)
         return;
     node->rows_out += out->nrows;
-    for (uint32_t i = 0; i < node->ndown; i++) {
-        tw_node *d = node->down[i];
-        d->rows_in += out->nrows;
-        d->ops->push(d, out);
-    }
+    for (uint32_t i = 0; i < node->ndown; i++)
+        tw_node_push(node->down[i], out);
+}
+
+void tw_node_push(tw_node *node, const tw_batch *in)
+{
+    if (in->nrows == 0)
+        return;
+    node->rows_in += in->nrows;
+    node->ops->push(node, in);
 }
 
 void tw_node_forward_watermark(tw_node *node, int64_t wm_us)

@@ -50,6 +50,11 @@ void tw_node_connect(tw_node *node, tw_node *child);
 /* Sends a batch to every consumer. Empty batches are not sent. */
 void tw_node_emit(tw_node *node, const tw_batch *out);
 
+/* Hands a batch to `node` itself, as its producer would (counted in its
+ * rows_in): how a new node is fed rows that flowed before it was connected
+ * (backfill). The batch stays the caller's. Empty batches are not sent. */
+void tw_node_push(tw_node *node, const tw_batch *in);
+
 /* Default signal handlers: forward to every consumer. */
 void tw_node_forward_watermark(tw_node *node, int64_t wm_us);
 void tw_node_forward_finish(tw_node *node);

@@ -161,3 +161,90 @@ void tw_mv_scan(tw_mv *mv, void (*fn)(void *ctx, const tw_batch *rows), void *ct
     pthread_rwlock_unlock(&mv->lock);
     tw_batch_free(st.batch);
 }
+
+static void backfill_push(void *ctx, const tw_batch *rows)
+{
+    tw_node_push(ctx, rows);
+}
+
+typedef struct snapshot {
+    tw_mv *mv;
+    tw_batch **batches;
+    uint32_t nbatches;
+} snapshot;
+
+/* Copies a scan batch (valid only during the scan) into the snapshot. */
+static void snapshot_keep(void *ctx, const tw_batch *rows)
+{
+    snapshot *snap = ctx;
+    tw_batch *copy = tw_batch_new(snap->mv->types, snap->mv->ncols, TW_BATCH_ROWS);
+    for (uint32_t r = 0; r < rows->nrows; r++)
+        tw_batch_append_row(copy, rows, r, 1);
+    snap->batches = tw_xrealloc(snap->batches, (snap->nbatches + 1) * sizeof *snap->batches);
+    snap->batches[snap->nbatches++] = copy;
+}
+
+typedef struct row_ref {
+    int64_t key; /* INT64_MIN for NULL: NULLs first */
+    uint32_t batch, row;
+} row_ref;
+
+static int row_ref_cmp(const void *a, const void *b)
+{
+    const row_ref *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->batch != y->batch)
+        return x->batch < y->batch ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Feeds the rows in order of column order_col. The snapshot is taken first
+ * (under the read lock), so the pushes run without holding it. */
+static uint64_t backfill_ordered(tw_mv *mv, tw_node *into, uint32_t order_col)
+{
+    snapshot snap = {mv, NULL, 0};
+    tw_mv_scan(mv, snapshot_keep, &snap);
+    uint64_t nrows = 0;
+    for (uint32_t i = 0; i < snap.nbatches; i++)
+        nrows += snap.batches[i]->nrows;
+    row_ref *refs = tw_xmalloc((nrows ? nrows : 1) * sizeof *refs);
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < snap.nbatches; i++) {
+        const tw_column *col = &snap.batches[i]->cols[order_col];
+        for (uint32_t r = 0; r < snap.batches[i]->nrows; r++)
+            refs[n++] = (row_ref){col->valid[r] ? col->i64[r] : INT64_MIN, i, r};
+    }
+    assert(n == nrows);
+    qsort(refs, nrows, sizeof *refs, row_ref_cmp);
+    tw_batch *out = tw_batch_new(mv->types, mv->ncols, TW_BATCH_ROWS);
+    for (uint64_t k = 0; k < nrows; k++) {
+        /* Strings point into the snapshot, which outlives every push. */
+        tw_batch_append_row(out, snap.batches[refs[k].batch], refs[k].row, 0);
+        if (out->nrows == out->capacity || k + 1 == nrows) {
+            tw_node_push(into, out);
+            tw_batch_reset(out);
+        }
+    }
+    tw_batch_free(out);
+    free(refs);
+    for (uint32_t i = 0; i < snap.nbatches; i++)
+        tw_batch_free(snap.batches[i]);
+    free(snap.batches);
+    return nrows;
+}
+
+uint64_t tw_mv_backfill(tw_mv *mv, tw_node *into, int32_t order_col)
+{
+    assert(order_col < (int32_t)mv->ncols);
+    if (order_col >= 0) {
+        assert(tw_type_phys(mv->types[order_col]) == TW_PHYS_I64);
+        return backfill_ordered(mv, into, (uint32_t)order_col);
+    }
+    tw_mv_stats before;
+    tw_mv_get_stats(mv, &before);
+    /* The scan holds the read lock while `into` runs: `into` is new and
+     * downstream of this view, so it never writes it. */
+    tw_mv_scan(mv, backfill_push, into);
+    return before.rows;
+}

@@ -4,7 +4,9 @@
  * one copy of a row, a delete removes one. Rows are hashed on their whole
  * content, so no primary key is needed to apply a retraction. The MV is also
  * a node: it applies each batch, then forwards the same changelog to the
- * views and sinks built on top of it.
+ * views and sinks built on top of it, and it feeds its rows to a consumer
+ * created later (backfill), so that consumer starts where it would be had
+ * it existed from the start.
  *
  * Readers (batch queries, later the HTTP API) scan under a read lock; the
  * pipeline applies each batch under the write lock, so a reader never sees
@@ -45,5 +47,16 @@ void tw_mv_get_stats(tw_mv *mv, tw_mv_stats *stats);
  * the read lock: fn must not call back into this MV's writers. Batches are
  * valid only during the call. */
 void tw_mv_scan(tw_mv *mv, void (*fn)(void *ctx, const tw_batch *rows), void *ctx);
+
+/* Feeds every row the view holds now, as inserts, to `into`, a node not yet
+ * connected to this view's changelog, so a view or sink created over a view
+ * starts where it would be had it existed from the start (backfill). With
+ * order_col >= 0 (an integer or time column) rows go in ascending order of
+ * it, NULLs first, so a window aggregate that judges lateness by event time
+ * sees them as a time-ordered stream; otherwise in no particular order.
+ * Call on the pipeline thread between batches, then connect `into`: a
+ * change applied in between would be missed or counted twice. Returns the
+ * number of rows fed. */
+uint64_t tw_mv_backfill(tw_mv *mv, tw_node *into, int32_t order_col);
 
 #endif
