@@ -3,6 +3,8 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -110,6 +112,7 @@ typedef struct exec_request {
     size_t len;
     const char *filename;
     void (*on_result)(void *ctx, tw_result *result);
+    void (*on_notice)(void *ctx, const char *message);
     void *ctx;
     tw_err *err;
     bool done, ok;
@@ -118,6 +121,9 @@ typedef struct exec_request {
 
 struct tw_engine {
     tw_engine_opts opts;
+    /* Where the notices of the statement being executed go (NULL: stderr). */
+    void (*on_notice)(void *ctx, const char *message);
+    void *notice_ctx;
     pthread_mutex_t exec_mu; /* guards requests and running */
     pthread_cond_t exec_done;
     pthread_cond_t exec_wake; /* signalled when a request is queued */
@@ -141,6 +147,23 @@ struct tw_engine {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
+
+/* Tells whoever runs the current statement something it should know but
+ * that is not an error: over the PostgreSQL protocol a NOTICE, else a line
+ * on stderr. */
+static void notice(tw_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(tw_engine *e, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (e->on_notice)
+        e->on_notice(e->notice_ctx, msg);
+    else
+        fprintf(stderr, "tidewatch: %s\n", msg);
+}
 
 static void options_free(options *o)
 {
@@ -739,10 +762,10 @@ static bool exec_create_mv(tw_engine *e, const tw_sql_script *script, const tw_s
     if (p->window != TW_WINDOW_NONE)
         backfill_order = (int32_t)p->time_col; /* retention judges lateness in time order */
     if (!from_mv && ((source_entry *)p->input->owner)->consumed)
-        fprintf(stderr,
-                "tidewatch: view '%s' reads source '%s', which has already been read: it "
+        notice(e,
+                "view '%s' reads source '%s', which has already been read: it "
                 "sees rows from now on (a source is not replayed for one new view; create "
-                "views over a view to start from its rows)\n",
+                "views over a view to start from its rows)",
                 m->rel.name, p->input->name);
     tw_node *tail = build_chain(e, p, m->parent, &m->nodes, &m->nnodes, true, &m->first);
     tw_node_connect(tail, tw_mv_node(m->rel.mv));
@@ -1021,7 +1044,7 @@ static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *fr
     bool windowed = from->window_end_col >= 0 || from->window_start_col >= 0;
     *backfill = from->kind == TW_REL_MV && (upsert || windowed || !positions);
     if (consumed && !*backfill)
-        fprintf(stderr, "tidewatch: sink '%s': %s: the sink writes rows from now on\n", name,
+        notice(e, "sink '%s': %s: the sink writes rows from now on", name,
                 from->kind != TW_REL_MV
                     ? "its source has already been read and a source is not replayed"
                     : "the table has rows of an earlier sink, and without window columns "
@@ -1821,16 +1844,35 @@ static char *replay_positions(void *ctx, int64_t wm_us, int64_t window_us)
     return out;
 }
 
+/* tw_engine_exec with the statements' notices handed to on_notice. */
+static bool exec_noticed(tw_engine *e, const exec_request *r)
+{
+    e->on_notice = r->on_notice;
+    e->notice_ctx = r->ctx;
+    bool ok = tw_engine_exec(e, r->sql, r->len, r->filename, r->on_result, r->ctx, r->err);
+    e->on_notice = NULL;
+    e->notice_ctx = NULL;
+    return ok;
+}
+
 bool tw_engine_exec_sync(tw_engine *e, const char *sql, size_t len, const char *filename,
                          void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err)
 {
+    return tw_engine_exec_sync_notices(e, sql, len, filename, on_result, NULL, ctx, err);
+}
+
+bool tw_engine_exec_sync_notices(tw_engine *e, const char *sql, size_t len, const char *filename,
+                                 void (*on_result)(void *ctx, tw_result *result),
+                                 void (*on_notice)(void *ctx, const char *message), void *ctx,
+                                 tw_err *err)
+{
+    exec_request req = {sql, len, filename, on_result, on_notice, ctx, err, false, false, NULL};
     pthread_mutex_lock(&e->exec_mu);
     if (!e->running) {
-        bool ok = tw_engine_exec(e, sql, len, filename, on_result, ctx, err);
+        bool ok = exec_noticed(e, &req);
         pthread_mutex_unlock(&e->exec_mu);
         return ok;
     }
-    exec_request req = {sql, len, filename, on_result, ctx, err, false, false, NULL};
     *e->requests_tail = &req;
     e->requests_tail = &req.next;
     pthread_cond_signal(&e->exec_wake);
@@ -1849,7 +1891,7 @@ static void run_requests(tw_engine *e)
         e->requests = r->next;
         if (!e->requests)
             e->requests_tail = &e->requests;
-        r->ok = tw_engine_exec(e, r->sql, r->len, r->filename, r->on_result, r->ctx, r->err);
+        r->ok = exec_noticed(e, r);
         r->done = true;
     }
     pthread_cond_broadcast(&e->exec_done);

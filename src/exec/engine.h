@@ -70,6 +70,16 @@ bool tw_engine_exec(tw_engine *engine, const char *sql, size_t len, const char *
 bool tw_engine_exec_sync(tw_engine *engine, const char *sql, size_t len, const char *filename,
                          void (*on_result)(void *ctx, tw_result *result), void *ctx, tw_err *err);
 
+/* tw_engine_exec_sync that hands the statements' notices (things to know
+ * that are not errors, e.g. that a new view over a source already read sees
+ * only later rows) to on_notice, on the executing thread, rather than
+ * printing them on stderr. */
+bool tw_engine_exec_sync_notices(tw_engine *engine, const char *sql, size_t len,
+                                 const char *filename,
+                                 void (*on_result)(void *ctx, tw_result *result),
+                                 void (*on_notice)(void *ctx, const char *message), void *ctx,
+                                 tw_err *err);
+
 /* Runs the sources until *stop becomes nonzero or, with exit_at_eof, until
  * every source is finite and exhausted (then closes every window and
  * flushes). Returns false with err set when a source fails. on_tick, when

@@ -807,6 +807,22 @@ static void send_error(conn *c, const char *severity, const char *code, const ch
     msg_end(c);
 }
 
+/* A NoticeResponse (severity NOTICE, SQLSTATE 00000). */
+static void send_notice(conn *c, const char *text)
+{
+    msg_begin(c, 'N');
+    out_u8(c, 'S');
+    out_str(c, "NOTICE");
+    out_u8(c, 'V');
+    out_str(c, "NOTICE");
+    out_u8(c, 'C');
+    out_str(c, "00000");
+    out_u8(c, 'M');
+    out_str(c, text);
+    out_u8(c, 0);
+    msg_end(c);
+}
+
 static void send_param_status(conn *c, const char *name, const char *value)
 {
     msg_begin(c, 'S');
@@ -927,7 +943,18 @@ typedef struct outcome {
     tw_result *result; /* rows, when the statement returns some */
     bool returns_rows;
     char tag[96];
+    char **notices; /* the engine's notices, sent after the statement ran */
+    uint32_t nnotices;
 } outcome;
+
+/* A notice of the engine, kept (on the pipeline thread) for the connection's
+ * thread to send ahead of the statement's rows or CommandComplete. */
+static void collect_notice(void *ctx, const char *message)
+{
+    outcome *o = ctx;
+    o->notices = tw_xrealloc(o->notices, (o->nnotices + 1) * sizeof *o->notices);
+    o->notices[o->nnotices++] = tw_xstrdup(message);
+}
 
 static void collect_result(void *ctx, tw_result *r)
 {
@@ -1152,8 +1179,16 @@ static bool run_statement(conn *c, const char *sql, size_t len, outcome *o, tw_e
         if (cat == TW_PGCAT_ERROR) {
             ok = false;
         } else if (cat == TW_PGCAT_NOT_MINE) {
-            ok = tw_engine_exec_sync(c->srv->engine, sql, len, "<pgwire>", collect_result, o,
-                                     err);
+            o->notices = NULL;
+            o->nnotices = 0;
+            ok = tw_engine_exec_sync_notices(c->srv->engine, sql, len, "<pgwire>",
+                                             collect_result, collect_notice, o, err);
+            for (uint32_t k = 0; k < o->nnotices; k++) {
+                send_notice(c, o->notices[k]);
+                free(o->notices[k]);
+            }
+            free(o->notices);
+            o->notices = NULL;
         }
         if (ok && o->returns_rows && !o->result)
             o->returns_rows = false;

@@ -68,10 +68,12 @@ const stop = () => { if (proc.exitCode === null) proc.kill('SIGTERM'); };
 process.on('exit', stop);
 const fail = (what) => { check(false, `${what}\n  serve stderr:\n${stderr.slice(-3000)}`); stop(); finish(); };
 
+let psqlStderr = ''; // the last psql's stderr: its NOTICE lines
 function psql(psqlArgs) {
   const r = spawnSync(psqlBin, ['-X', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pgPort), '-d', 'dev',
     '-U', 'root', ...psqlArgs], { encoding: 'utf8', timeout: 30000, env: { ...process.env, PGCONNECT_TIMEOUT: '5' } });
   if (r.status !== 0) fail(`psql ${psqlArgs.join(' ')}: ${r.stdout}${r.stderr}`);
+  psqlStderr = r.stderr;
   return r.stdout;
 }
 
@@ -132,6 +134,14 @@ try {
   await waitFor(() => tableWatermark('network_anomalies_history', 'sink_network_anomalies') !== null,
     'the seed sink to commit', 30000);
 } catch (e) { fail(e.message); }
+
+// A view straight over the source, which has been read, cannot be
+// backfilled: the client is told so as a NOTICE (not serve's stderr).
+psql(['-c', 'CREATE MATERIALIZED VIEW late_view AS SELECT device_id FROM network_metrics_source']);
+check(/NOTICE:\s+view 'late_view' reads source 'network_metrics_source', which has already been read/.test(psqlStderr),
+  `psql shows the NOTICE: ${psqlStderr}`);
+check(!stderr.includes("view 'late_view'"), 'the notice went to the client, not to the server log');
+psql(['-c', 'DROP MATERIALIZED VIEW late_view']);
 
 // Iterate on the rule: the sink depends on the view, so it goes first.
 psql(['-c', 'DROP SINK sink_network_anomalies']);
