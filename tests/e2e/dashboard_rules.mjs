@@ -76,8 +76,7 @@ test('psql creates the views: rows and the SQL\'s threshold appear without a rel
   assert.match(sql, /avg_latency_ms > 120 AS is_high_latency/);
   fs.writeFileSync(path.join(dir, 'pipeline.sql'), sql);
   psql(['-f', path.join(dir, 'pipeline.sql')]);
-  // Written once every view exists: a view created later starts from what
-  // reaches it after its creation.
+  // Written once every view exists, so the page sees rows arrive live.
   fs.appendFileSync(dataPath, data.lines.map((l) => l + '\n').join(''));
   await page.waitForFunction(() => /avg_latency_ms > 120/.test(document.getElementById('thresholds').textContent));
   assert.match(await banner(), /High Packet Loss: avg_packet_loss_rate > 5 %/);

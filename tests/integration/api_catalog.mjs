@@ -149,8 +149,9 @@ test('re-created with another threshold: rows and meta follow the new SQL', asyn
   assert.equal(m.body.anomaly_view, 'network_anomalies');
   assert.equal(m.body.types[0].threshold, 160);
   assert.equal(m.body.types[1].threshold, 5);
-  // The new view starts from what reaches it after it was created: new
-  // windows, after the designed ones.
+  // New windows, after the designed ones: the re-created view holds the
+  // designed windows at its threshold (backfilled from device_metrics_10s)
+  // and must add these as they arrive.
   const start = data.lastStartUs + 10e6;
   const lines = [];
   for (const [dev, lat] of [['dev-a', 150], ['dev-b', 170]]) {
