@@ -6,12 +6,11 @@
 //   node tests/e2e/dashboard_rules.mjs --bin build/tidewatch --chromium /usr/bin/chromium --psql psql --out build/tests/e2e-out
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { argValue, designedData, followedSql, waitFor } from '../integration/api_lib.mjs';
+import { argValue, designedData, followedSql, startServe, waitFor } from '../integration/api_lib.mjs';
 
 const bin = argValue('--bin', 'build/tidewatch');
 const exe = argValue('--chromium', '/usr/bin/chromium');
@@ -20,26 +19,18 @@ const out = argValue('--out', 'build/tests/e2e-out');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-rules-'));
 const dataPath = path.join(dir, 'metrics.ndjson');
 const data = designedData({ devices: 4, minutes: 5, xss: false });
-let proc, url, pgPort, context, page, stderr = '';
+let serve, url, context, page;
 
 const shot = (name) => page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
 const banner = () => page.textContent('#thresholds');
 
-function psql(args) {
-  const r = spawnSync(psqlBin, ['-X', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pgPort),
-    '-d', 'dev', '-U', 'root', ...args], { encoding: 'utf8', timeout: 20000 });
-  assert.equal(r.status, 0, `psql ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-}
+const psql = (args) => serve.psql(args);
 
 before(async () => {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(dataPath, '');
-  proc = spawn(bin, ['serve', '--pg', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir',
-    path.join(dir, 'data'), '--barrier-interval', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { stderr += d; });
-  await waitFor(() => /dashboard at/.test(stderr) && /PostgreSQL protocol on/.test(stderr), 'serve to start');
-  url = /dashboard at (http:\/\/[^\s]+)/.exec(stderr)[1].replace(/\/$/, '');
-  pgPort = Number(/PostgreSQL protocol on 127\.0\.0\.1:(\d+)/.exec(stderr)[1]);
+  serve = await startServe(bin, path.join(dir, 'data'), { psqlBin });
+  url = serve.url;
   context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(dir, 'profile-')), {
     executablePath: exe,
     headless: true,
@@ -53,11 +44,7 @@ before(async () => {
 
 after(async () => {
   if (context) await context.close();
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((res) => proc.on('exit', res));
-    proc.kill('SIGTERM');
-    await exited;
-  }
+  if (serve) await serve.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,18 +8,17 @@
 //   node tests/integration/api_catalog.mjs --bin build/tidewatch [--psql psql]
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TYPES, argValue, designedData, followedSql, getJson, waitFor } from './api_lib.mjs';
+import { TYPES, argValue, designedData, followedSql, getJson, startServe, waitFor } from './api_lib.mjs';
 
 const bin = argValue('--bin', 'build/tidewatch');
 const psqlBin = argValue('--psql', 'psql');
 const data = designedData({ xss: false });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tw-catalog-'));
 const dataPath = path.join(dir, 'metrics.ndjson');
-let proc, url, pgPort, stderr = '';
+let serve, url;
 const events = [];
 
 const api = (p) => getJson(`${url}${p}`);
@@ -43,12 +42,7 @@ FROM device_metrics_10s
 WHERE avg_latency_ms > ${latencyThreshold} OR avg_packet_loss_rate > 5 OR avg_bandwidth_usage > 90;`;
 }
 
-function psql(args) {
-  const r = spawnSync(psqlBin, ['-X', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pgPort),
-    '-d', 'dev', '-U', 'root', ...args], { encoding: 'utf8', timeout: 20000, env: { ...process.env, PGCONNECT_TIMEOUT: '5' } });
-  assert.equal(r.status, 0, `psql ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+const psql = (args) => serve.psql(args);
 
 // Reads /api/stream in the background, keeping every event name.
 async function followStream() {
@@ -67,20 +61,12 @@ async function followStream() {
 
 before(async () => {
   fs.writeFileSync(dataPath, '');
-  proc = spawn(bin, ['serve', '--pg', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir',
-    path.join(dir, 'data'), '--barrier-interval', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { stderr += d; });
-  await waitFor(() => /dashboard at/.test(stderr) && /PostgreSQL protocol on/.test(stderr), 'serve to start');
-  url = /dashboard at (http:\/\/[^\s]+)/.exec(stderr)[1].replace(/\/$/, '');
-  pgPort = Number(/PostgreSQL protocol on 127\.0\.0\.1:(\d+)/.exec(stderr)[1]);
+  serve = await startServe(bin, path.join(dir, 'data'), { psqlBin });
+  url = serve.url;
 });
 
 after(async () => {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((res) => proc.on('exit', res));
-    proc.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
-  }
+  if (serve) assert.equal(await serve.stop(), 0, serve.stderr());
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

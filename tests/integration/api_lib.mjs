@@ -1,7 +1,7 @@
 // Shared pieces of the HTTP API and browser tests: a designed data set whose
 // anomalies are known exactly, a running `tidewatch run` fed on stdin with
 // its server on a free port, and small HTTP helpers.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +113,38 @@ export function startTidewatch(bin, { args = [], env = {}, sql } = {}) {
       }
     });
   });
+}
+
+// Starts `tidewatch serve` (PostgreSQL protocol and HTTP on free ports,
+// data directory dataDir). Resolves once both addresses are printed with
+// { url, pgPort, stderr(), psql(args) -> stdout (asserts success),
+// stop() -> exit code }.
+export async function startServe(bin, dataDir, { psqlBin = 'psql', args = [] } = {}) {
+  const proc = spawn(bin, ['serve', '--pg', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir', dataDir,
+    '--barrier-interval', '200', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  await waitFor(() => /dashboard at/.test(stderr) && /PostgreSQL protocol on/.test(stderr), 'serve to start');
+  const url = /dashboard at (http:\/\/[^\s]+)/.exec(stderr)[1].replace(/\/$/, '');
+  const pgPort = Number(/PostgreSQL protocol on 127\.0\.0\.1:(\d+)/.exec(stderr)[1]);
+  return {
+    url,
+    pgPort,
+    stderr: () => stderr,
+    psql(psqlArgs) {
+      const r = spawnSync(psqlBin, ['-X', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pgPort),
+        '-d', 'dev', '-U', 'root', ...psqlArgs], { encoding: 'utf8', timeout: 20000,
+        env: { ...process.env, PGCONNECT_TIMEOUT: '5' } });
+      if (r.status !== 0) throw new Error(`psql ${psqlArgs.join(' ')}: ${r.stdout}${r.stderr}`);
+      return r.stdout;
+    },
+    stop() {
+      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      const exited = new Promise((res) => proc.on('exit', (code, signal) => res(code ?? signal)));
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
 
 export async function getJson(url, opts = {}) {
