@@ -15,26 +15,12 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "exec/engine.h"
 #include "exec/expr.h"
 #include "mv/mv.h"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/tw_backfill_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd);
-}
+TW_TEST_TMPDIR("tw_backfill_")
 
 /* Writes (append: adds) `nrows` metrics rows for devices d0..d4 every
  * second from second `first_s`, with values from a fixed LCG seeded with

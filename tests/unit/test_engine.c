@@ -12,26 +12,12 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "exec/engine.h"
 #include "exec/expr.h"
 #include "sql/parser.h"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/tw_engine_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd);
-}
+TW_TEST_TMPDIR("tw_engine_")
 
 static const char *write_input(const char *name, const char *text)
 {
