@@ -62,6 +62,7 @@ typedef struct part_state {
     int64_t committed_offset; /* the group's, from librdkafka's statistics; < 0 none */
     rd_kafka_queue_t *queue; /* the partition's own fetch queue while assigned */
     bool was_full;           /* its queue was seen near queued.min.messages */
+    bool throttled;          /* paused while the prefetch is over its budget */
 } part_state;
 
 typedef struct broker_state {
@@ -93,6 +94,9 @@ typedef struct kafka_driver {
     rd_kafka_queue_t *consumer_queue; /* rebalances and errors */
     int wake[2];                /* pipe written by librdkafka when a queue gets data */
     uint32_t queue_min_messages; /* librdkafka's queued.min.messages */
+    uint64_t budget_bytes;       /* prefetch over all partitions (see budget()) */
+    double avg_message_bytes;    /* running estimate, for the prefetch's size */
+    uint32_t nthrottled;
     bool assignment_settled; /* an assignment came after the last revocation */
     broker_state *brokers;
     uint32_t nbrokers;
@@ -403,6 +407,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
             p->resume_offset = -1; /* once: later owners follow the group */
         }
         attach_queues(k, parts);
+        /* librdkafka keeps an application's pause across an unassign: a
+         * partition this process paused (throttled, or at its end) and now
+         * gets back must fetch again. */
+        rd_kafka_resume_partitions(rk, parts);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
@@ -411,6 +419,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
             part_state *p = part(k, parts->elems[i].partition);
             p->assigned = true;
             p->paused = false;
+            if (p->throttled) /* the resume above lifted it */
+                k->nthrottled--;
+            p->throttled = false;
             p->polled_next = p->eof_offset = p->done_next = -1;
         }
         k->assignment_settled = true;
@@ -585,6 +596,55 @@ static void refetch(kafka_driver *k, int32_t partition)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The prefetch budget across partitions. librdkafka bounds each partition
+ * queue on its own, so many partitions could hold many times
+ * queued.max.messages.kbytes between them; that setting's documented
+ * meaning for the high-level consumer is a bound on everything prefetched,
+ * and this restores it. A partition whose queue the pipeline has just
+ * drained is paused while the others' queues (counted at the average
+ * message size seen) exceed the budget: pausing an empty queue drops
+ * nothing. When they are down to half, the paused partitions resume with a
+ * seek to their next offset, which also wakes the fetcher at once. */
+static uint64_t prefetched_bytes(const kafka_driver *k)
+{
+    uint64_t messages = 0;
+    /* A paused partition's queue still counts what the pause made stale
+     * until it is read, and it is not read while paused. */
+    for (uint32_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].queue && !k->parts[i].throttled && !k->parts[i].paused)
+            messages += rd_kafka_queue_length(k->parts[i].queue);
+    return (uint64_t)((double)messages * k->avg_message_bytes);
+}
+
+static void throttle(kafka_driver *k, int32_t partition)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, k->topic, partition);
+    rd_kafka_pause_partitions(k->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    k->parts[partition].throttled = true;
+    k->nthrottled++;
+}
+
+static void unthrottle_all(kafka_driver *k)
+{
+    for (uint32_t i = 0; i < k->nparts; i++) {
+        part_state *p = &k->parts[i];
+        if (!p->throttled)
+            continue;
+        p->throttled = false;
+        if (!p->assigned || p->paused)
+            continue; /* revoked, or paused for good at its end */
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, k->topic, (int32_t)i);
+        rd_kafka_resume_partitions(k->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        p->was_full = true; /* so refetch seeks it */
+        refetch(k, (int32_t)i);
+    }
+    k->nthrottled = 0;
+}
+
 /* Polls what librdkafka has fetched into msgs (which is empty): events
  * first, then the next partition in turn that has messages queued. When
  * nothing is queued anywhere, waits up to POLL_WAIT_MS for a queue to
@@ -595,23 +655,32 @@ static void poll_messages(kafka_driver *k)
 {
     assert(k->pos == k->nmsgs && k->run_start == k->pos);
     k->nmsgs = k->pos = k->run_start = 0;
+    if (k->nthrottled && prefetched_bytes(k) <= k->budget_bytes / 4 * 3)
+        unthrottle_all(k);
     for (int attempt = 0; attempt < 2 && k->nmsgs == 0 && !k->failed; attempt++) {
         drain_wake_pipe(k);
         serve_consumer_queue(k);
         for (uint32_t n = 0; n < k->nparts && k->nmsgs == 0 && !k->failed; n++) {
             uint32_t i = (k->next_part + n) % k->nparts;
             part_state *p = &k->parts[i];
-            if (!p->assigned || !p->queue)
+            if (!p->assigned || !p->queue || p->throttled)
                 continue;
             rd_kafka_message_t **got = k->msgs + k->nmsgs;
             size_t cap = POLL_MAX_MESSAGES - k->nmsgs;
             if (rd_kafka_queue_length(p->queue) >= k->queue_min_messages / 2)
                 p->was_full = true;
             ssize_t count = rd_kafka_consume_batch_queue(p->queue, 0, got, cap);
-            for (ssize_t j = 0; j < count; j++)
+            for (ssize_t j = 0; j < count; j++) {
+                /* weight 1/1024: follows a change of shape within a few batches */
+                k->avg_message_bytes += ((double)got[j]->len - k->avg_message_bytes) / 1024.0;
                 take_message(k, got[j]);
-            if (k->parts[i].was_full && count >= 0 && (size_t)count < cap)
-                refetch(k, (int32_t)i); /* drained */
+            }
+            bool drained = count >= 0 && (size_t)count < cap;
+            if (drained && k->parts[i].polled_next >= 0 && !k->parts[i].paused &&
+                prefetched_bytes(k) > k->budget_bytes)
+                throttle(k, (int32_t)i);
+            else if (drained && k->parts[i].was_full)
+                refetch(k, (int32_t)i);
             if (count > 0)
                 k->next_part = i + 1;
         }
@@ -959,10 +1028,14 @@ tw_source_driver *tw_kafka_driver_new(const char *source_name, const char *const
         !conf_set(k, conf, "enable.partition.eof", bounded ? "true" : "false",
                   "enable.partition.eof", err))
         goto fail;
-    char min_messages[32];
-    size_t min_len = sizeof min_messages;
-    if (rd_kafka_conf_get(conf, "queued.min.messages", min_messages, &min_len) == RD_KAFKA_CONF_OK)
-        k->queue_min_messages = (uint32_t)strtoul(min_messages, NULL, 10);
+    char value[32];
+    size_t value_len = sizeof value;
+    if (rd_kafka_conf_get(conf, "queued.min.messages", value, &value_len) == RD_KAFKA_CONF_OK)
+        k->queue_min_messages = (uint32_t)strtoul(value, NULL, 10);
+    value_len = sizeof value;
+    if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", value, &value_len) == RD_KAFKA_CONF_OK)
+        k->budget_bytes = (uint64_t)strtoull(value, NULL, 10) * 1024;
+    k->avg_message_bytes = 256; /* until messages say otherwise */
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_stats_cb(conf, on_stats);

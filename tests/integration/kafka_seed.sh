@@ -21,8 +21,10 @@ query='SELECT * FROM network_anomalies ORDER BY device_id, window_start'
     fail "file run exited $?: $(cat "$tmp/file.err")"
 # The second Kafka run keeps at most 64 messages prefetched a partition, so
 # partitions keep stopping at that bound and being woken again (a seek to
-# the next offset, src/source/kafka.c): nothing may be lost or repeated.
-for opts in "" "?properties.queued.min.messages=64"; do
+# the next offset, src/source/kafka.c); the third has a 64 KiB budget over
+# all partitions, so drained partitions keep being paused and resumed.
+# Nothing may be lost or repeated, and neither may stall.
+for opts in "" "?properties.queued.min.messages=64" "?properties.queued.max.messages.kbytes=64"; do
 "$bin" run --http off --exit-at-eof --no-sinks --source "network_metrics_source=kafka://$BOOT/network_metrics$opts" \
     "$seed_sql" --then "$query" >"$tmp/kafka.csv" 2>"$tmp/kafka.err" ||
     fail "kafka run ($opts) exited $?: $(cat "$tmp/kafka.err")"
