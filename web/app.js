@@ -8,6 +8,8 @@ const PAGE_SIZE = 15;
 const COLORS = { latency: '#d92d20', loss: '#e8720c', bandwidth: '#7a3ee0' };
 const OTHER_COLORS = ['#3b7d6e', '#2e90fa', '#c11574', '#667085'];
 const RANGES = { '10m': 10 * 60e3, '1h': 3600e3, '24h': 24 * 3600e3 };
+// As the seed's dashboard: the last 24 hours until the user picks otherwise.
+const DEFAULT_RANGE = '24h';
 
 const state = {
   q: '', from: '', to: '', range: '', sort: 'time_desc', page: 1,
@@ -79,6 +81,7 @@ function readUrl() {
   state.from = p.get('from') || '';
   state.to = p.get('to') || '';
   state.range = RANGES[p.get('range')] || p.get('range') === 'all' ? p.get('range') : '';
+  if (!p.has('range') && !p.has('from') && !p.has('to')) state.range = DEFAULT_RANGE;
   state.sort = p.get('sort') === 'time_asc' ? 'time_asc' : 'time_desc';
   state.page = Math.max(1, parseInt(p.get('page') || '1', 10) || 1);
   state.types = p.has('types') ? p.get('types').split(',').filter(Boolean) : null;
@@ -90,7 +93,7 @@ function readUrl() {
 function writeUrl() {
   const p = new URLSearchParams();
   if (state.q) p.set('q', state.q);
-  if (state.range) p.set('range', state.range);
+  if (state.range && state.range !== DEFAULT_RANGE) p.set('range', state.range);
   else {
     if (state.from) p.set('from', state.from);
     if (state.to) p.set('to', state.to);
@@ -402,8 +405,11 @@ function connectStream() {
 
 function syncControls() {
   $('q').value = state.q;
-  $('from').value = isoToInput(state.range ? '' : state.from);
-  $('to').value = isoToInput(state.range ? '' : state.to);
+  // A quick range shows its window in the pickers (as the seed's did),
+  // while it stays relative to now.
+  const quick = RANGES[state.range];
+  $('from').value = isoToInput(quick ? new Date(Date.now() - quick).toISOString() : state.range ? '' : state.from);
+  $('to').value = isoToInput(quick ? new Date().toISOString() : state.range ? '' : state.to);
   $('sort').value = state.sort;
   for (const b of document.querySelectorAll('[data-range]')) {
     b.classList.toggle('active', b.dataset.range === state.range);

@@ -62,6 +62,13 @@ test('the page loads with rows, paging text and type filters from the view', asy
   assert.equal(await page.locator('#rows tr').count(), 15);
   assert.deepEqual(await page.locator('#types input').evaluateAll((els) => els.map((e) => e.value)), ['latency', 'loss', 'bandwidth']);
   assert.match(await page.textContent('#thresholds'), /avg_latency_ms > 100/);
+  // As the seed's page: the last 24 hours by default, "Last 24h" active and
+  // the pickers filled with that window.
+  assert.equal(await page.getAttribute('[data-range="24h"]', 'class').then((c) => /\bactive\b/.test(c)), true);
+  const from = Date.parse(await page.inputValue('#from') + 'Z');
+  const to = Date.parse(await page.inputValue('#to') + 'Z');
+  assert.ok(Math.abs(to - from - 24 * 3600e3) < 120e3, `pickers ${from}..${to}`);
+  assert.ok(Math.abs(to - Date.now()) < 120e3, `the window ends now, not ${new Date(to).toISOString()}`);
   assert.ok(await page.locator('#chart rect').count() > 0);
   assert.ok(await page.locator('#top-devices li').count() > 0);
   await page.waitForFunction(() => document.getElementById('live-state').textContent === 'live');
