@@ -603,8 +603,10 @@ static void refetch(kafka_driver *k, int32_t partition)
  * and this restores it. A partition whose queue the pipeline has just
  * drained is paused while the others' queues (counted at the average
  * message size seen) exceed the budget: pausing an empty queue drops
- * nothing. When they are down to half, the paused partitions resume with a
- * seek to their next offset, which also wakes the fetcher at once. */
+ * nothing (a fetch already in flight for it is, and is fetched again). When
+ * they are down to three quarters, the paused partitions resume with a seek
+ * to their next offset, which also wakes the fetcher at once (a resume alone
+ * runs on librdkafka's main thread and does not). */
 static uint64_t prefetched_bytes(const kafka_driver *k)
 {
     uint64_t messages = 0;
