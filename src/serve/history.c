@@ -594,6 +594,22 @@ static void cache_unpin(tw_history *h, rg_entry *e)
         rg_entry_free(e);
 }
 
+void tw_history_flush(tw_history *h)
+{
+    pthread_mutex_lock(&h->mu);
+    for (size_t b = 0; b < CACHE_BUCKETS; b++) {
+        rg_entry *e = h->buckets[b];
+        while (e) {
+            rg_entry *next = e->chain;
+            cache_remove(h, e);
+            if (!e->pins)
+                rg_entry_free(e); /* a pinned one goes at its last unpin */
+            e = next;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* The view's columns (live's) mapped onto a file's columns, by the table's
  * field id for the name, else by name. */
 typedef struct view_cols {

@@ -52,6 +52,11 @@ void tw_history_free(tw_history *h);
  * after a sink commit). */
 void tw_history_invalidate(tw_history *h);
 
+/* Drops the decoded row groups, which are laid out for the view a query
+ * passed: call when the served view is re-created (its columns may differ).
+ * Entries a running query holds are freed when it lets them go. */
+void tw_history_flush(tw_history *h);
+
 /* Starts a query over the history for the rows of live's view (live gives
  * the columns, types and type bits; its rows are excluded from the
  * history's). Only rows passing filter count. *total is set to the number

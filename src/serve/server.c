@@ -844,6 +844,20 @@ static enum MHD_Result serve_api(tw_serve *s, struct MHD_Connection *conn, tw_ap
                                  const param_list *pl)
 {
     reply_cache *c = &s->cache;
+    if (route == TW_ROUTE_ANOMALIES_CSV) {
+        /* Exports are rare and mostly too large to keep: built per request,
+         * so identical exports never queue behind each other's fill on
+         * the pool's few threads. */
+        tw_api_reply reply;
+        tw_api_handle(&s->api, route, pl->items, pl->n, &reply);
+        unsigned status = reply.status;
+        struct MHD_Response *resp = reply_response(&reply);
+        enum MHD_Result r = resp ? MHD_queue_response(conn, status, resp) : MHD_NO;
+        if (resp)
+            MHD_destroy_response(resp);
+        count_request(s, route, status);
+        return r;
+    }
     char key[TW_API_MAX_PARAMS * (64 + TW_API_MAX_PARAM_BYTES + 2)];
     size_t key_len = canonical_key(pl, key);
     uint64_t hash = tw_hash_bytes(key, key_len, (uint64_t)route + 1);
@@ -868,10 +882,11 @@ static enum MHD_Result serve_api(tw_serve *s, struct MHD_Connection *conn, tw_ap
                 continue; /* it may have been filled, dropped or replaced */
             }
             found->last_used = ++c->clock;
-            r = MHD_queue_response(conn, found->status, found->response);
+            unsigned status = found->status; /* the entry may be refilled once unlocked */
+            r = MHD_queue_response(conn, status, found->response);
             pthread_mutex_unlock(&c->mu);
             atomic_fetch_add(&c->hits, 1);
-            count_request(s, route, found->status);
+            count_request(s, route, status);
             return r;
         }
         /* A stale entry is refilled in place; one being filled for another
@@ -1103,6 +1118,10 @@ static bool bind_view(tw_serve *s, bool anomaly, bool required, tw_err *err)
     pthread_rwlock_wrlock(&s->views_lock);
     s->views_epoch++;
     cache_flush(&s->cache);
+    /* The history's decoded row groups are laid out for the old view's
+     * columns; no query holds them while the write lock is held. */
+    if (anomaly && s->api.history)
+        tw_history_flush(s->api.history);
     tw_rowstore **slot = anomaly ? &s->api.anomalies : &s->api.series;
     tw_rowstore *old_store = *slot;
     tw_rule *old_rules = anomaly ? s->anomaly_rules : NULL;
