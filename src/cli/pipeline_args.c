@@ -92,6 +92,7 @@ void tw_pipeline_args_finish(tw_pipeline_args *a)
     a->engine.source_overrides = a->sources;
     a->engine.nsource_overrides = a->nsources;
     a->http.barrier_interval_ms = a->engine.barrier_interval_ms;
+    a->http.data_dir = a->engine.data_dir;
 }
 
 tw_history *tw_pipeline_args_open_history(tw_pipeline_args *a, tw_engine *engine, bool quiet)

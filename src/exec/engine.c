@@ -144,6 +144,8 @@ struct tw_engine {
     FILE *dead_letter;
     void (*on_view)(void *ctx, const char *view, bool created);
     void *on_view_ctx;
+    void (*on_sink)(void *ctx, const char *sink, const char *from);
+    void *on_sink_ctx;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1136,6 +1138,8 @@ static bool exec_create_sink(tw_engine *e, const tw_sql_script *script,
     }
     e->sinks = tw_xrealloc(e->sinks, (e->nsinks + 1) * sizeof *e->sinks);
     e->sinks[e->nsinks++] = s;
+    if (e->on_sink)
+        e->on_sink(e->on_sink_ctx, s->name, s->from);
     return true;
 }
 
@@ -2344,6 +2348,13 @@ void tw_engine_on_view_change(tw_engine *e,
 {
     e->on_view = fn;
     e->on_view_ctx = ctx;
+}
+
+void tw_engine_on_sink_created(tw_engine *e,
+                               void (*fn)(void *ctx, const char *sink, const char *from), void *ctx)
+{
+    e->on_sink = fn;
+    e->on_sink_ctx = ctx;
 }
 
 char *tw_engine_mv_definition(tw_engine *e, const char *name)

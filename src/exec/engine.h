@@ -134,6 +134,14 @@ void tw_engine_untap(tw_engine *engine, void *ctx);
 void tw_engine_on_view_change(tw_engine *engine,
                               void (*fn)(void *ctx, const char *view, bool created), void *ctx);
 
+/* Calls fn(ctx, sink, from) on the thread executing the statement right
+ * after a CREATE SINK succeeds (from: the relation it reads), so a server
+ * can read back the table of a sink defined while it runs
+ * (tw_engine_sink_of works from fn). One listener; fn NULL removes it. */
+void tw_engine_on_sink_created(tw_engine *engine,
+                               void (*fn)(void *ctx, const char *sink, const char *from),
+                               void *ctx);
+
 /* The SELECT text view `name` was created with, as a malloc'd copy the
  * caller frees, or NULL when there is no such view. Call from the thread
  * that executes DDL. */

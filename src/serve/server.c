@@ -90,6 +90,8 @@ struct tw_serve {
     pthread_rwlock_t views_lock;
     uint64_t views_epoch; /* grows at every rebinding, under views_lock */
     tw_api api;
+    tw_history *owned_history; /* api.history once a sink created later replaced it */
+    char *data_dir;            /* for opening that sink's table */
     reply_cache cache;
     tw_rule *anomaly_rules;
     tw_sse_hub *hub;
@@ -1134,6 +1136,37 @@ static bool bind_view(tw_serve *s, bool anomaly, bool required, tw_err *err)
     return true;
 }
 
+/* A sink created on the anomaly view: its table becomes the history the
+ * API merges under the live rows, from the next request on. */
+static void on_sink_created(void *ctx, const char *sink, const char *from)
+{
+    tw_serve *s = ctx;
+    if (strcmp(from, s->anomaly_view))
+        return;
+    tw_engine_sink_info info;
+    if (!tw_engine_sink_of(s->engine, s->anomaly_view, &info))
+        return;
+    tw_history_opts hopts = {.keys = (const char *const *)info.keys,
+                             .values = (const char *const *)info.values,
+                             .nopts = info.nopts,
+                             .data_dir = s->data_dir};
+    tw_err err;
+    tw_history *history = tw_history_open(&hopts, &err);
+    tw_engine_sink_info_free(&info);
+    if (!history) {
+        fprintf(stderr, "tidewatch: http: sink '%s': its table is not served as history: %s\n",
+                sink, err.msg);
+        return;
+    }
+    pthread_rwlock_wrlock(&s->views_lock);
+    tw_history *old = s->owned_history;
+    s->api.history = s->owned_history = history;
+    s->views_epoch++;
+    cache_flush(&s->cache);
+    pthread_rwlock_unlock(&s->views_lock);
+    tw_history_free(old); /* no request holds it: they run under the read lock */
+}
+
 static void on_view_change(void *ctx, const char *view, bool created)
 {
     tw_serve *s = ctx;
@@ -1192,6 +1225,7 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     s->api.series_view = s->series_view;
     s->api.barrier_interval_ms = opts->barrier_interval_ms;
     s->api.history = opts->history;
+    s->data_dir = opts->data_dir ? tw_xstrdup(opts->data_dir) : NULL;
     tw_serve_tick(s, engine);
 
     /* A pool of epoll threads, one per core: a thread per connection put
@@ -1233,6 +1267,7 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
         !bind_view(s, false, opts->require_views, err))
         goto fail;
     tw_engine_on_view_change(engine, on_view_change, s);
+    tw_engine_on_sink_created(engine, on_sink_created, s);
     return s;
 fail:
     tw_serve_stop(s);
@@ -1246,6 +1281,7 @@ void tw_serve_stop(tw_serve *s)
     if (!s)
         return;
     tw_engine_on_view_change(s->engine, NULL, NULL);
+    tw_engine_on_sink_created(s->engine, NULL, NULL);
     tw_engine_untap(s->engine, s);
     tw_sse_close(s->hub);
     wake_streams(s, false);
@@ -1263,6 +1299,8 @@ void tw_serve_stop(tw_serve *s)
     free(s->token);
     free(s->anomaly_view);
     free(s->series_view);
+    tw_history_free(s->owned_history);
+    free(s->data_dir);
     pthread_mutex_destroy(&s->metrics_mu);
     pthread_mutex_destroy(&s->streams_mu);
     free(s);

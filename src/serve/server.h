@@ -36,8 +36,11 @@ typedef struct tw_serve_opts {
     int64_t barrier_interval_ms;
     /* The anomaly view's older windows (its sink's Iceberg table), merged
      * under the live rows; NULL for live rows only. Not owned: it must
-     * outlive the server. */
+     * outlive the server. A sink created on the anomaly view while the
+     * server runs replaces it with that sink's table, which the server
+     * opens (relative paths under data_dir) and owns. */
     tw_history *history;
+    const char *data_dir;
 } tw_serve_opts;
 
 void tw_serve_opts_default(tw_serve_opts *opts);

@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeRng, isoUtc } from '../oracle/lib.mjs';
-import { getJson, startTidewatch, waitFor, XSS_DEVICE, TYPES } from './api_lib.mjs';
+import { getJson, startServe, startTidewatch, waitFor, XSS_DEVICE, TYPES } from './api_lib.mjs';
 import { cliArgs, makeChecker, openDuck, run, seedSql, sqliteConnection } from './iceberg_sink_lib.mjs';
 
 const args = cliArgs();
@@ -206,6 +206,37 @@ try {
   check(false, `${e.stack}\n${tw.stderr().slice(-2000)}`);
 } finally {
   await tw.stop();
+}
+
+// ---- tidewatch serve: the sink created over psql ----
+// serve starts with no pipeline; the history is opened when the sink on
+// the anomaly view is created, with no restart.
+{
+  const emptyInput = path.join(workdir, 'serve-input.ndjson');
+  fs.writeFileSync(emptyInput, '');
+  const serve = await startServe(args.bin, path.join(workdir, 'serve-data-link'), {
+    args: ['--source', `network_metrics_source=file:${emptyInput}`] });
+  try {
+    const sqlFile = path.join(workdir, 'serve.sql');
+    // The same SQLite catalog and warehouse, by absolute path.
+    fs.writeFileSync(sqlFile, seedSql({ sinkName: 'serve_sink', sinkOptions: { partition_by: 'hour(window_start)' },
+      connection: sqliteConnection(`sqlite:${path.join(dataDir, 'catalog.db')}`, path.join(dataDir, 'warehouse')) }));
+    serve.psql(['-f', sqlFile]);
+    const lo = startOf(3), hi = startOf(17);
+    const want = all.filter((r) => r.window_start_us >= lo && r.window_start_us <= hi);
+    const got = await getJson(`${serve.url}/api/anomalies?types=${TYPES.join(',')}&from=${isoUtc(lo)}&to=${isoUtc(hi)}&limit=1000`);
+    check(got.status === 200 && got.body.total === want.length,
+      `serve, sink created over psql: ${got.body.total} history rows, expected ${want.length}`);
+    const key = (dev, ws) => `${dev}|${ws}`;
+    const wantKeys = new Set(want.map((r) => key(r.device_id, isoUtc(r.window_start_us))));
+    check((got.body.rows || []).every((r) => wantKeys.has(key(r.device_id, r.window_start))),
+      'serve: the history rows are the table\'s');
+  } catch (e) {
+    failed = true;
+    check(false, `serve: ${e.stack}\n${serve.stderr().slice(-2000)}`);
+  } finally {
+    await serve.stop();
+  }
 }
 
 // ---- DuckDB-written Parquet read by tidewatch's reader ----
