@@ -95,25 +95,6 @@ void tw_pipeline_args_finish(tw_pipeline_args *a)
     a->http.data_dir = a->engine.data_dir;
 }
 
-tw_history *tw_pipeline_args_open_history(tw_pipeline_args *a, tw_engine *engine, bool quiet)
-{
-    tw_engine_sink_info sink;
-    if (!tw_engine_sink_of(engine, a->http.anomaly_view, &sink))
-        return NULL;
-    tw_history_opts hopts = {.keys = (const char *const *)sink.keys,
-                             .values = (const char *const *)sink.values,
-                             .nopts = sink.nopts,
-                             .data_dir = a->engine.data_dir};
-    tw_err err;
-    tw_history *history = tw_history_open(&hopts, &err);
-    if (history)
-        a->http.history = history;
-    else if (!quiet)
-        fprintf(stderr, "tidewatch: sink '%s': history is not served: %s\n", sink.name, err.msg);
-    tw_engine_sink_info_free(&sink);
-    return history;
-}
-
 void tw_pipeline_args_free(tw_pipeline_args *a)
 {
     free(a->sources);

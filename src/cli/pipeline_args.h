@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 #include "exec/engine.h"
-#include "serve/history.h"
 #include "serve/pgwire.h"
 #include "serve/server.h"
 
@@ -97,13 +96,6 @@ tw_pipeline_parse tw_pipeline_args_parse(tw_pipeline_args *a, int opt, const cha
 /* Points the engine options at the collected --source values; call once
  * after parsing, before tw_engine_new. */
 void tw_pipeline_args_finish(tw_pipeline_args *a);
-
-/* The anomaly view's older windows are read back from the Iceberg table
- * its sink writes: opens that table's history for the HTTP server (sets
- * a->http.history) and returns it for the caller to free after the server
- * stops. NULL when the view has no sink or the table cannot be read (then
- * the API serves live rows; the reason is printed unless quiet). */
-tw_history *tw_pipeline_args_open_history(tw_pipeline_args *a, tw_engine *engine, bool quiet);
 
 void tw_pipeline_args_free(tw_pipeline_args *a);
 

@@ -14,7 +14,6 @@
 #include "cli/pipeline_args.h"
 #include "common/timeutil.h"
 #include "exec/engine.h"
-#include "serve/history.h"
 #include "serve/pgwire.h"
 #include "serve/server.h"
 
@@ -164,7 +163,6 @@ int tw_cmd_run(int argc, char **argv)
     tw_pgwire *pgwire = NULL;
     int status = 2, c;
     tw_engine *engine = NULL;
-    tw_history *history = NULL;
     FILE *dead_letter = NULL;
     tw_err err;
     tw_err_clear(&err);
@@ -260,7 +258,6 @@ int tw_cmd_run(int argc, char **argv)
         goto fail;
     bool http_on = a.http_choice < 0 ? !exit_at_eof : a.http_choice == 1;
     if (http_on) {
-        history = tw_pipeline_args_open_history(&a, engine, quiet);
         rs.serve = tw_serve_start(engine, &a.http, &err);
         if (!rs.serve)
             goto fail;
@@ -334,7 +331,6 @@ fail:
 out:
     tw_pgwire_stop(pgwire);
     tw_serve_stop(rs.serve);
-    tw_history_free(history);
     tw_engine_free(engine);
     if (dead_letter)
         fclose(dead_letter);

@@ -69,7 +69,6 @@ int tw_cmd_serve(int argc, char **argv)
     tw_catalog_store *store = NULL;
     tw_pgwire *pgwire = NULL;
     tw_serve *server = NULL;
-    tw_history *history = NULL;
     tw_err err;
     tw_err_clear(&err);
 
@@ -120,7 +119,6 @@ int tw_cmd_serve(int argc, char **argv)
         fprintf(stderr, "tidewatch: %u statement%s restored from %s/%s\n", restored,
                 restored == 1 ? "" : "s", a.engine.data_dir, TW_CATALOG_STORE_FILE);
     if (a.http_choice != 0) {
-        history = tw_pipeline_args_open_history(&a, engine, quiet);
         server = tw_serve_start(engine, &a.http, &err);
         if (!server)
             goto fail;
@@ -152,7 +150,6 @@ fail:
 out:
     tw_pgwire_stop(pgwire);
     tw_serve_stop(server);
-    tw_history_free(history);
     tw_engine_free(engine);
     tw_catalog_store_close(store);
     tw_pipeline_args_free(&a);

@@ -90,8 +90,7 @@ struct tw_serve {
     pthread_rwlock_t views_lock;
     uint64_t views_epoch; /* grows at every rebinding, under views_lock */
     tw_api api;
-    tw_history *owned_history; /* api.history once a sink created later replaced it */
-    char *data_dir;            /* for opening that sink's table */
+    char *data_dir; /* relative warehouse paths of the history's table */
     reply_cache cache;
     tw_rule *anomaly_rules;
     tw_sse_hub *hub;
@@ -1136,13 +1135,13 @@ static bool bind_view(tw_serve *s, bool anomaly, bool required, tw_err *err)
     return true;
 }
 
-/* A sink created on the anomaly view: its table becomes the history the
- * API merges under the live rows, from the next request on. */
-static void on_sink_created(void *ctx, const char *sink, const char *from)
+/* The anomaly view's sink's table becomes the history the API merges under
+ * the live rows, from the next request on: at start, and when a sink is
+ * created on the view while the server runs. Without a sink, or with a
+ * table that cannot be read, the API serves live rows (the reason is
+ * printed). */
+static void open_history(tw_serve *s)
 {
-    tw_serve *s = ctx;
-    if (strcmp(from, s->anomaly_view))
-        return;
     tw_engine_sink_info info;
     if (!tw_engine_sink_of(s->engine, s->anomaly_view, &info))
         return;
@@ -1152,19 +1151,27 @@ static void on_sink_created(void *ctx, const char *sink, const char *from)
                              .data_dir = s->data_dir};
     tw_err err;
     tw_history *history = tw_history_open(&hopts, &err);
-    tw_engine_sink_info_free(&info);
-    if (!history) {
+    if (!history)
         fprintf(stderr, "tidewatch: http: sink '%s': its table is not served as history: %s\n",
-                sink, err.msg);
+                info.name, err.msg);
+    tw_engine_sink_info_free(&info);
+    if (!history)
         return;
-    }
     pthread_rwlock_wrlock(&s->views_lock);
-    tw_history *old = s->owned_history;
-    s->api.history = s->owned_history = history;
+    tw_history *old = s->api.history;
+    s->api.history = history;
     s->views_epoch++;
     cache_flush(&s->cache);
     pthread_rwlock_unlock(&s->views_lock);
     tw_history_free(old); /* no request holds it: they run under the read lock */
+}
+
+static void on_sink_created(void *ctx, const char *sink, const char *from)
+{
+    tw_serve *s = ctx;
+    (void)sink;
+    if (!strcmp(from, s->anomaly_view))
+        open_history(s);
 }
 
 static void on_view_change(void *ctx, const char *view, bool created)
@@ -1224,7 +1231,6 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     s->api.anomaly_view = s->anomaly_view;
     s->api.series_view = s->series_view;
     s->api.barrier_interval_ms = opts->barrier_interval_ms;
-    s->api.history = opts->history;
     s->data_dir = opts->data_dir ? tw_xstrdup(opts->data_dir) : NULL;
     tw_serve_tick(s, engine);
 
@@ -1266,6 +1272,7 @@ tw_serve *tw_serve_start(tw_engine *engine, const tw_serve_opts *opts, tw_err *e
     if (!bind_view(s, true, opts->require_views, err) ||
         !bind_view(s, false, opts->require_views, err))
         goto fail;
+    open_history(s);
     tw_engine_on_view_change(engine, on_view_change, s);
     tw_engine_on_sink_created(engine, on_sink_created, s);
     return s;
@@ -1299,7 +1306,7 @@ void tw_serve_stop(tw_serve *s)
     free(s->token);
     free(s->anomaly_view);
     free(s->series_view);
-    tw_history_free(s->owned_history);
+    tw_history_free(s->api.history);
     free(s->data_dir);
     pthread_mutex_destroy(&s->metrics_mu);
     pthread_mutex_destroy(&s->streams_mu);

@@ -34,12 +34,10 @@ typedef struct tw_serve_opts {
     const char *series_view;  /* served as /api/series */
     bool require_views;       /* false: a missing view is served as 503 until it is created */
     int64_t barrier_interval_ms;
-    /* The anomaly view's older windows (its sink's Iceberg table), merged
-     * under the live rows; NULL for live rows only. Not owned: it must
-     * outlive the server. A sink created on the anomaly view while the
-     * server runs replaces it with that sink's table, which the server
-     * opens (relative paths under data_dir) and owns. */
-    tw_history *history;
+    /* Where relative warehouse paths live: the server reads the anomaly
+     * view's older windows back from its sink's Iceberg table (at start,
+     * and when a sink is created on the view later) and merges them under
+     * the live rows. */
     const char *data_dir;
 } tw_serve_opts;
 
