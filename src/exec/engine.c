@@ -1018,6 +1018,14 @@ static tw_node *create_sink_node(tw_engine *e, const char *name, tw_relation *fr
     free(vals_arr);
     if (!ok) {
         tw_err_prefix(err, "sink '%s'", name);
+        /* The first thing a new user meets with the seed's SQL and no
+         * catalog or object store running. */
+        if (err && err->code == TW_ERR_IO) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof err->msg - n,
+                     "\n  (a sink's catalog and storage must be reachable when it is created; "
+                     "`tidewatch run --no-sinks` runs the pipeline without its sinks)");
+        }
         return NULL;
     }
     char *positions = NULL;
