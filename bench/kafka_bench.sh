@@ -8,6 +8,8 @@
 # all of them to stay (checked by kcat's count). 1000 devices keep the seed's
 # aggregation at its usual cost (with 20000 devices the engine alone takes
 # 24 s for 5 M rows).
+# Also prints tidewatch's peak RSS (prefetch included; see docs/kafka.md).
+# Extra source options: TW_QUERY='properties.key=value&...'.
 # Usage: bench/kafka_bench.sh [BUILD_DIR] [MESSAGES]
 set -u
 build=${1:-build}; count=${2:-5000000}
@@ -30,7 +32,8 @@ got=$(kcat -C -e -q -o beginning -t network_metrics -b "$BOOT" -f '%p\n' | wc -l
 t1=$(now)
 kcat -C -e -q -o beginning -t network_metrics -b "$BOOT" >/dev/null || fail "kcat"
 t2=$(now)
-"$bin" run -q --exit-at-eof --no-sinks --http off --source "network_metrics_source=kafka://$BOOT/network_metrics${TW_QUERY:+?$TW_QUERY}" \
+/usr/bin/time -f 'peak RSS %M KB' -o "$tmp/rss" \
+    "$bin" run -q --exit-at-eof --no-sinks --http off --source "network_metrics_source=kafka://$BOOT/network_metrics${TW_QUERY:+?$TW_QUERY}" \
     --stats-json "$tmp/stats.json" "$seed_sql" 2>"$tmp/tw.err" &
 tw=$!; track_pid $tw
 wait_for "$tmp/tw.err" 'assigned partitions|reading all' 60 || fail "no partitions assigned: $(cat "$tmp/tw.err")"
@@ -46,3 +49,4 @@ awk -v n="$count" -v k="$(echo "$t2 - $t1" | bc)" -v t="$(echo "$t3 - $t2" | bc)
     printf "tidewatch (seed SQL), whole run:  %.2f s  %.0f msg/s  ratio %.2f\n", t, n / t, k / t
     printf "tidewatch, from group assignment: %.2f s  %.0f msg/s  ratio %.2f\n", a, n / a, k / a
 }'
+echo "tidewatch $(cat "$tmp/rss")"
