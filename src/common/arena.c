@@ -1,6 +1,7 @@
 /* arena.c - see arena.h. */
 #include "common/arena.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,21 @@ char *tw_xstrdup(const char *s)
     char *p = tw_xmalloc(n + 1);
     memcpy(p, s, n + 1);
     return p;
+}
+
+char *tw_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    char *s = tw_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 void tw_arena_init(tw_arena *arena, size_t block_size)

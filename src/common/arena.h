@@ -43,5 +43,7 @@ void *tw_xmalloc(size_t size);
 void *tw_xcalloc(size_t count, size_t size);
 void *tw_xrealloc(void *ptr, size_t size);
 char *tw_xstrdup(const char *s);
+/* A malloc'ed printf-formatted string. */
+char *tw_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,6 +1,5 @@
 /* catalog_rest.c - the Iceberg REST catalog client (see catalog_rest.h).
  * Contract: shared/specs/iceberg-rest-catalog-open-api.yaml. */
-#define _GNU_SOURCE /* asprintf */
 #include "iceberg/catalog_rest.h"
 
 #include <assert.h>
@@ -11,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "common/arena.h"
 
 /* Reload-and-check rounds after commits whose outcome is unknown. */
 #define UNKNOWN_OUTCOME_ROUNDS 6
@@ -46,24 +47,7 @@ typedef struct response {
 
 static char *xstrdup_or_null(const char *s)
 {
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    return s;
+    return s ? tw_xstrdup(s) : NULL;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
@@ -378,11 +362,11 @@ static bool http(rest_catalog *c, const char *method, const char *url, const cha
     char *auth_header = NULL, *type_header = NULL;
     headers = curl_slist_append(headers, "Accept: application/json");
     if (body) {
-        type_header = xprintf("Content-Type: %s", content_type);
+        type_header = tw_xasprintf("Content-Type: %s", content_type);
         headers = curl_slist_append(headers, type_header);
     }
     if (auth && c->token) {
-        auth_header = xprintf("Authorization: Bearer %s", c->token);
+        auth_header = tw_xasprintf("Authorization: Bearer %s", c->token);
         headers = curl_slist_append(headers, auth_header);
     }
     if (extra_header)
@@ -521,7 +505,7 @@ uint64_t tw_catalog_rest_table_config_generation(tw_catalog *base)
 static char *url_of(rest_catalog *c, const char *ns, const char *table)
 {
     char *path = tw_catalog_rest_path(c->prefix, ns, table);
-    char *url = xprintf("%s%s", c->uri, path);
+    char *url = tw_xasprintf("%s%s", c->uri, path);
     free(path);
     return url;
 }
@@ -572,7 +556,7 @@ static bool ensure_namespace(rest_catalog *c, const char *ns, tw_err *err)
         free(url);
         char *path = tw_catalog_rest_path(c->prefix, "x", NULL);
         path[strlen(path) - 2] = '\0'; /* ".../namespaces/x" -> ".../namespaces" */
-        url = xprintf("%s%s", c->uri, path);
+        url = tw_xasprintf("%s%s", c->uri, path);
         free(path);
         char *body = dump(json_pack("{s:o, s:{}}", "namespace", namespace_array(ns), "properties"));
         ok = api(c, "POST", url, body, &r, err);
@@ -596,7 +580,7 @@ static bool rest_create_table(tw_catalog *base, const char *ns, const char *tabl
     if (!ensure_namespace(c, ns, err))
         return false;
     char *url = url_of(c, ns, NULL);
-    char *tables_url = xprintf("%s/tables", url);
+    char *tables_url = tw_xasprintf("%s/tables", url);
     free(url);
     char *body = tw_catalog_rest_create_body(table, location, schema, spec);
     response r = {0};
@@ -789,7 +773,7 @@ tw_catalog *tw_catalog_open_rest(const tw_catalog_rest_opts *o, tw_err *err)
     c->token = xstrdup_or_null(o->token);
     c->credential = xstrdup_or_null(o->credential);
     c->oauth_uri = o->oauth2_server_uri ? xstrdup_or_null(o->oauth2_server_uri)
-                                        : xprintf("%s/v1/oauth/tokens", c->uri);
+                                        : tw_xasprintf("%s/v1/oauth/tokens", c->uri);
     c->scope = xstrdup_or_null(o->scope ? o->scope : "catalog");
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->request_credentials = o->request_credentials;

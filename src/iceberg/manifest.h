@@ -66,11 +66,6 @@ bool tw_iceberg_manifest_list_encode(const tw_iceberg_manifest_file *manifests, 
                                      int64_t sequence_number, char **bytes, size_t *len,
                                      tw_err *err);
 
-/* Decodes a manifest list. Returns false with err set for a file that is not
- * an Avro manifest list. */
-bool tw_iceberg_manifest_list_decode(const char *bytes, size_t len,
-                                     tw_iceberg_manifest_file **out, uint32_t *n, tw_err *err);
-
 /* Deep copy of src into dst. */
 void tw_iceberg_manifest_file_copy(tw_iceberg_manifest_file *dst,
                                    const tw_iceberg_manifest_file *src);

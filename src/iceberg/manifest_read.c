@@ -68,6 +68,14 @@ static void bytes_of(avro_value_t *v, tw_iceberg_bytes *out)
     out->len = len;
 }
 
+static void bytes_field(avro_value_t *rec, const char *name, tw_iceberg_bytes *out)
+{
+    avro_value_t v;
+    *out = (tw_iceberg_bytes){0};
+    if (field(rec, name, &v))
+        bytes_of(&v, out);
+}
+
 /* An Avro partition value as a tw_value (null, boolean, int, long, float,
  * double, string; dates, times and timestamps stay integers). */
 static tw_value partition_value(avro_value_t *slot)
@@ -211,57 +219,139 @@ const tw_iceberg_bound *tw_iceberg_file_entry_bound(const tw_iceberg_file_entry 
     return NULL;
 }
 
-bool tw_iceberg_manifest_read(const char *bytes, size_t len, tw_iceberg_file_entry **out,
-                              uint32_t *n, tw_err *err)
+/* Calls each(rec, ctx, err) for every record of the Avro container file in
+ * bytes[0..len), stopping at the first it refuses; `what` names the file in
+ * messages. */
+static bool for_each_record(const char *bytes, size_t len, const char *what,
+                            bool (*each)(avro_value_t *rec, void *ctx, tw_err *err), void *ctx,
+                            tw_err *err)
 {
-    *out = NULL;
-    *n = 0;
     FILE *f = fmemopen((void *)bytes, len, "rb");
     if (!f)
         return tw_err_set(err, TW_ERR_NOMEM, "out of memory");
     avro_file_reader_t reader;
     /* The reader takes over f (should_close = 1), also on failure. */
-    if (avro_file_reader_fp(f, "manifest", 1, &reader) != 0)
-        return tw_err_set(err, TW_ERR_IO, "manifest is not an Avro file: %s", avro_strerror());
+    if (avro_file_reader_fp(f, what, 1, &reader) != 0)
+        return tw_err_set(err, TW_ERR_IO, "%s is not an Avro file: %s", what, avro_strerror());
     avro_schema_t schema = avro_file_reader_get_writer_schema(reader);
     avro_value_iface_t *iface = avro_generic_class_from_schema(schema);
     avro_value_t rec;
-    bool have_rec = false, ok = iface && avro_generic_value_new(iface, &rec) == 0;
-    tw_iceberg_file_entry *list = NULL;
-    uint32_t count = 0, cap = 0;
+    bool ok = iface && avro_generic_value_new(iface, &rec) == 0;
     if (!ok) {
-        tw_err_set(err, TW_ERR_IO, "manifest schema: %s", avro_strerror());
+        tw_err_set(err, TW_ERR_IO, "%s schema: %s", what, avro_strerror());
         goto cleanup;
     }
-    have_rec = true;
-    int rc;
-    while ((rc = avro_file_reader_read_value(reader, &rec)) == 0) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            list = tw_xrealloc(list, cap * sizeof *list);
-        }
-        ok = read_entry(&rec, &list[count], err);
-        count++;
+    int rc = EOF;
+    while (ok && (rc = avro_file_reader_read_value(reader, &rec)) == 0) {
+        ok = each(&rec, ctx, err);
         avro_value_reset(&rec);
-        if (!ok)
-            goto cleanup;
     }
-    if (rc != EOF) {
-        ok = tw_err_set(err, TW_ERR_IO, "manifest: %s", avro_strerror());
-        goto cleanup;
-    }
+    if (ok && rc != EOF)
+        ok = tw_err_set(err, TW_ERR_IO, "%s: %s", what, avro_strerror());
+    avro_value_decref(&rec);
 cleanup:
-    if (have_rec)
-        avro_value_decref(&rec);
     if (iface)
         avro_value_iface_decref(iface);
     avro_schema_decref(schema);
     avro_file_reader_close(reader);
-    if (!ok) {
-        tw_iceberg_file_entries_free(list, count);
+    return ok;
+}
+
+typedef struct entries {
+    tw_iceberg_file_entry *list;
+    uint32_t count, cap;
+} entries;
+
+static bool take_entry(avro_value_t *rec, void *ctx, tw_err *err)
+{
+    entries *es = ctx;
+    if (es->count == es->cap) {
+        es->cap = es->cap ? es->cap * 2 : 16;
+        es->list = tw_xrealloc(es->list, es->cap * sizeof *es->list);
+    }
+    /* Counted even when it fails: read_entry leaves it freeable. */
+    return read_entry(rec, &es->list[es->count++], err);
+}
+
+bool tw_iceberg_manifest_read(const char *bytes, size_t len, tw_iceberg_file_entry **out,
+                              uint32_t *n, tw_err *err)
+{
+    entries es = {0};
+    *out = NULL;
+    *n = 0;
+    if (!for_each_record(bytes, len, "manifest", take_entry, &es, err)) {
+        tw_iceberg_file_entries_free(es.list, es.count);
         return false;
     }
-    *out = list;
-    *n = count;
+    *out = es.list;
+    *n = es.count;
+    return true;
+}
+
+typedef struct manifest_files {
+    tw_iceberg_manifest_file *list;
+    uint32_t count, cap;
+} manifest_files;
+
+static bool take_manifest_file(avro_value_t *rec, void *ctx, tw_err *err)
+{
+    manifest_files *mf = ctx;
+    avro_value_t v, arr, s;
+    char *path = string_field(rec, "manifest_path");
+    if (!path)
+        return tw_err_set(err, TW_ERR_IO, "manifest list entry without manifest_path");
+    if (mf->count == mf->cap) {
+        mf->cap = mf->cap ? mf->cap * 2 : 8;
+        mf->list = tw_xrealloc(mf->list, mf->cap * sizeof *mf->list);
+    }
+    tw_iceberg_manifest_file *m = &mf->list[mf->count++];
+    memset(m, 0, sizeof *m);
+    m->path = path;
+    m->length = long_field(rec, "manifest_length", 0);
+    m->spec_id = (int32_t)long_field(rec, "partition_spec_id", 0);
+    m->content = (int32_t)long_field(rec, "content", 0);
+    m->sequence_number = long_field(rec, "sequence_number", 0);
+    m->min_sequence_number = long_field(rec, "min_sequence_number", 0);
+    m->added_snapshot_id = long_field(rec, "added_snapshot_id", 0);
+    m->added_files = (int32_t)long_field(rec, "added_files_count", 0);
+    m->existing_files = (int32_t)long_field(rec, "existing_files_count", 0);
+    m->deleted_files = (int32_t)long_field(rec, "deleted_files_count", 0);
+    m->added_rows = long_field(rec, "added_rows_count", 0);
+    m->existing_rows = long_field(rec, "existing_rows_count", 0);
+    m->deleted_rows = long_field(rec, "deleted_rows_count", 0);
+    bytes_field(rec, "key_metadata", &m->key_metadata);
+    size_t np = 0;
+    if (field(rec, "partitions", &arr) && avro_value_get_size(&arr, &np) == 0) {
+        m->has_partitions = true;
+        m->npartitions = (uint32_t)np;
+        m->partitions = tw_xcalloc(np ? np : 1, sizeof *m->partitions);
+        for (size_t i = 0; i < np; i++) {
+            tw_iceberg_field_summary *fs = &m->partitions[i];
+            int b = 0;
+            avro_value_get_by_index(&arr, i, &s, NULL);
+            if (field(&s, "contains_null", &v) && avro_value_get_boolean(&v, &b) == 0)
+                fs->contains_null = b;
+            fs->contains_nan = -1;
+            if (field(&s, "contains_nan", &v) && avro_value_get_boolean(&v, &b) == 0)
+                fs->contains_nan = b;
+            bytes_field(&s, "lower_bound", &fs->lower);
+            bytes_field(&s, "upper_bound", &fs->upper);
+        }
+    }
+    return true;
+}
+
+bool tw_iceberg_manifest_list_decode(const char *bytes, size_t len,
+                                     tw_iceberg_manifest_file **out, uint32_t *n, tw_err *err)
+{
+    manifest_files mf = {0};
+    *out = NULL;
+    *n = 0;
+    if (!for_each_record(bytes, len, "manifest list", take_manifest_file, &mf, err)) {
+        tw_iceberg_manifest_files_free(mf.list, mf.count);
+        return false;
+    }
+    *out = mf.list;
+    *n = mf.count;
     return true;
 }

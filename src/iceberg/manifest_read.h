@@ -2,7 +2,7 @@
  *
  * A reader of a table (the history provider, src/serve/history.c) lists the
  * live files of a snapshot: it decodes the snapshot's manifest list with
- * tw_iceberg_manifest_list_decode (manifest.h) and each manifest with
+ * tw_iceberg_manifest_list_decode and each manifest with
  * tw_iceberg_manifest_read, which uses libavro's file reader, so manifests
  * of any v1/v2 writer (Java, pyiceberg, iceberg-rust, DuckDB) decode, not
  * only tidewatch's. Each entry carries what pruning needs: the file's
@@ -51,6 +51,11 @@ typedef struct tw_iceberg_file_entry {
  * Returns false with err set for a file that is not an Avro manifest. */
 bool tw_iceberg_manifest_read(const char *bytes, size_t len, tw_iceberg_file_entry **out,
                               uint32_t *n, tw_err *err);
+
+/* Decodes a manifest list. Returns false with err set for a file that is not
+ * an Avro manifest list. */
+bool tw_iceberg_manifest_list_decode(const char *bytes, size_t len,
+                                     tw_iceberg_manifest_file **out, uint32_t *n, tw_err *err);
 
 /* The bounds of field_id in e, or NULL. */
 const tw_iceberg_bound *tw_iceberg_file_entry_bound(const tw_iceberg_file_entry *e,

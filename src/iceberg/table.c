@@ -1,5 +1,4 @@
 /* table.c - open, create and commit Iceberg tables (see iceberg.h). */
-#define _GNU_SOURCE /* vasprintf */
 #include "iceberg/iceberg.h"
 
 #include <stdarg.h>
@@ -12,8 +11,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/arena.h"
 #include "common/timeutil.h"
 #include "iceberg/manifest.h"
+#include "iceberg/manifest_read.h"
 #include "iceberg/metadata.h"
 #include "iceberg/partition.h"
 
@@ -47,18 +48,6 @@ static void uuid4(char out[37])
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
              b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
              b[15]);
-}
-
-static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    return s;
 }
 
 static int64_t now_ms(void)
@@ -230,7 +219,7 @@ static bool create_table(tw_iceberg_table *t, const char *location, const tw_ice
     if (!md)
         return false;
     char *json = tw_iceberg_metadata_to_json(md);
-    char *path = str_printf("%s/metadata/00000-%s.metadata.json", location, file_uuid);
+    char *path = tw_xasprintf("%s/metadata/00000-%s.metadata.json", location, file_uuid);
     bool ok = tw_fileio_write_all(t->io, path, json, strlen(json), err);
     bool exists = false;
     if (ok)
@@ -248,7 +237,7 @@ static bool create_table(tw_iceberg_table *t, const char *location, const tw_ice
  * without trailing slashes. */
 static char *normalize_location(const char *loc)
 {
-    char *s = loc[0] == '/' ? str_printf("file://%s", loc) : strdup(loc);
+    char *s = loc[0] == '/' ? tw_xasprintf("file://%s", loc) : strdup(loc);
     size_t n = strlen(s);
     while (n > 1 && s[n - 1] == '/')
         s[--n] = '\0';
@@ -278,7 +267,7 @@ tw_iceberg_table *tw_iceberg_table_open(tw_catalog *cat, tw_fileio *io,
         for (char *p = ns_path; *p; p++)
             if (*p == '.')
                 *p = '/';
-        location = str_printf("%s/%s/%s", warehouse, ns_path, name);
+        location = tw_xasprintf("%s/%s/%s", warehouse, ns_path, name);
         free(ns_path);
         free(warehouse);
     }
@@ -371,9 +360,9 @@ char *tw_iceberg_table_data_location(const tw_iceberg_table *t, const tw_value *
     char uuid[37];
     uuid4(uuid);
     if (t->md->spec.nfields == 0)
-        return str_printf("%s/data/%s.parquet", t->md->location, uuid);
+        return tw_xasprintf("%s/data/%s.parquet", t->md->location, uuid);
     char *path = tw_iceberg_partition_path(&t->md->spec, partition);
-    char *s = str_printf("%s/data/%s/%s.parquet", t->md->location, path, uuid);
+    char *s = tw_xasprintf("%s/data/%s/%s.parquet", t->md->location, path, uuid);
     free(path);
     return s;
 }
@@ -529,7 +518,7 @@ static bool write_manifest(tw_iceberg_table *t, const tw_iceberg_data_file *file
         return false;
     char uuid[37];
     uuid4(uuid);
-    mf->path = str_printf("%s/metadata/%s-m%d.avro", t->md->location, uuid, index);
+    mf->path = tw_xasprintf("%s/metadata/%s-m%d.avro", t->md->location, uuid, index);
     bool ok = tw_fileio_write_all(t->io, mf->path, bytes, len, err);
     free(bytes);
     return ok;
@@ -571,7 +560,7 @@ static tw_cas_result commit_attempt(tw_iceberg_table *t, const tw_iceberg_manife
         goto cleanup;
     char uuid[37];
     uuid4(uuid);
-    *list_path = str_printf("%s/metadata/snap-%" PRId64 "-%" PRId64 "-%s.avro", md->location,
+    *list_path = tw_xasprintf("%s/metadata/snap-%" PRId64 "-%" PRId64 "-%s.avro", md->location,
                             snapshot_id, seq, uuid);
     if (!tw_fileio_write_all(t->io, *list_path, bytes, len, err))
         goto cleanup;
@@ -608,7 +597,7 @@ static tw_cas_result commit_attempt(tw_iceberg_table *t, const tw_iceberg_manife
         goto cleanup;
     json = tw_iceberg_metadata_to_json(*new_md);
     uuid4(uuid);
-    *metadata_path = str_printf("%s/metadata/%05" PRId64 "-%s.metadata.json", md->location,
+    *metadata_path = tw_xasprintf("%s/metadata/%05" PRId64 "-%s.metadata.json", md->location,
                                 metadata_version(t->metadata_location) + 1, uuid);
     if (!tw_fileio_write_all(t->io, *metadata_path, json, strlen(json), err))
         goto cleanup;

@@ -16,6 +16,7 @@
 #include "iceberg/fileio.h"
 #include "iceberg/iceberg.h"
 #include "iceberg/manifest.h"
+#include "iceberg/manifest_read.h"
 #include "iceberg/metadata.h"
 
 static const tw_iceberg_field fields[] = {
