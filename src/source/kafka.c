@@ -386,6 +386,39 @@ static void describe_assigned(const kafka_driver *k, char *buf, size_t cap)
         snprintf(buf, cap, "none");
 }
 
+/* Before partitions are assigned: where each starts (a timestamp given by
+ * scan.startup.timestamp.millis; a sink's last commit, which knows better
+ * than the group where the rows it has not made durable start) and its own
+ * queue. */
+static void prepare_assignment(kafka_driver *k, rd_kafka_topic_partition_list_t *parts)
+{
+    if (k->start_timestamp_ms >= 0)
+        seek_to_timestamp(k, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        part_state *p = part(k, parts->elems[i].partition);
+        if (p->resume_offset >= 0)
+            parts->elems[i].offset = p->resume_offset;
+        p->resume_offset = -1; /* once: later owners follow the group */
+    }
+    attach_queues(k, parts);
+}
+
+/* After partitions are assigned: fresh reading state, not paused (an
+ * earlier pause was lifted by a resume or is gone with a new handle). */
+static void mark_assigned(kafka_driver *k, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        part_state *p = part(k, parts->elems[i].partition);
+        p->assigned = true;
+        p->paused = false;
+        if (p->throttled)
+            k->nthrottled--;
+        p->throttled = false;
+        p->polled_next = p->eof_offset = p->done_next = -1;
+    }
+    k->assignment_settled = true;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -396,17 +429,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     rd_kafka_error_t *error = NULL;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (k->start_timestamp_ms >= 0)
-            seek_to_timestamp(k, parts);
-        /* A sink's last commit knows better than the group where the rows
-         * it has not made durable start. */
-        for (int i = 0; i < parts->cnt; i++) {
-            part_state *p = part(k, parts->elems[i].partition);
-            if (p->resume_offset >= 0)
-                parts->elems[i].offset = p->resume_offset;
-            p->resume_offset = -1; /* once: later owners follow the group */
-        }
-        attach_queues(k, parts);
+        prepare_assignment(k, parts);
         /* librdkafka keeps an application's pause across an unassign: a
          * partition this process paused (throttled, or at its end) and now
          * gets back must fetch again. */
@@ -415,16 +438,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
             error = rd_kafka_incremental_assign(rk, parts);
         else
             e = rd_kafka_assign(rk, parts);
-        for (int i = 0; i < parts->cnt; i++) {
-            part_state *p = part(k, parts->elems[i].partition);
-            p->assigned = true;
-            p->paused = false;
-            if (p->throttled) /* the resume above lifted it */
-                k->nthrottled--;
-            p->throttled = false;
-            p->polled_next = p->eof_offset = p->done_next = -1;
-        }
-        k->assignment_settled = true;
+        mark_assigned(k, parts);
         char now[512];
         describe_assigned(k, now, sizeof now);
         if (parts->cnt > 0 || !cooperative)
@@ -716,23 +730,12 @@ static void assign_all(kafka_driver *k)
         rd_kafka_topic_partition_list_add(parts, k->topic, mt->partitions[i].id)->offset =
             k->start_latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_metadata_destroy(md);
-    if (k->start_timestamp_ms >= 0)
-        seek_to_timestamp(k, parts);
-    for (int i = 0; i < parts->cnt; i++) {
-        part_state *p = part(k, parts->elems[i].partition);
-        if (p->resume_offset >= 0)
-            parts->elems[i].offset = p->resume_offset;
-        p->resume_offset = -1;
-        p->assigned = true;
-        p->paused = false;
-        p->polled_next = p->eof_offset = p->done_next = -1;
-    }
-    attach_queues(k, parts);
+    prepare_assignment(k, parts);
     e = rd_kafka_assign(k->rk, parts);
     if (e) {
         say(k, "cannot assign the partitions of '%s': %s", k->topic, rd_kafka_err2str(e));
     } else {
-        k->assignment_settled = true;
+        mark_assigned(k, parts);
         /* Ends first: an empty partition is then known to be finished and
          * does not hold event time back. */
         learn_end_offsets(k);
