@@ -393,6 +393,19 @@ static void file_set_free(target *t, file_set *fs)
 }
 
 /* Writes rows into one file per partition (rolling at TARGET_FILE_BYTES). */
+/* Finishes f, which has reached TARGET_FILE_BYTES, into fs and starts the
+ * next file of the same partition. */
+static bool roll_file(target *t, file_set *fs, open_file *f, tw_err *err)
+{
+    if (!finish_into(t, fs, f, TW_ICEBERG_DATA, err))
+        return false;
+    tw_parquet_writer_free(f->writer);
+    f->writer = NULL;
+    free(f->location);
+    tw_batch_free(f->staging);
+    return file_start(t, f, t->pq_cols, t->ncols, t->types, err);
+}
+
 static bool write_rows(target *t, file_set *fs, tw_batch *const *batches, uint32_t nb,
                        tw_err *err)
 {
@@ -409,13 +422,7 @@ static bool write_rows(target *t, file_set *fs, tw_batch *const *batches, uint32
             if (!tw_parquet_writer_add_batch(f->writer, batches[b], err))
                 return false;
             if (tw_parquet_writer_bytes(f->writer) >= TARGET_FILE_BYTES && b + 1 < nb) {
-                if (!finish_into(t, fs, f, TW_ICEBERG_DATA, err))
-                    return false;
-                tw_parquet_writer_free(f->writer);
-                f->writer = NULL;
-                free(f->location);
-                tw_batch_free(f->staging);
-                if (!file_start(t, f, t->pq_cols, t->ncols, t->types, err))
+                if (!roll_file(t, fs, f, err))
                     return false;
             }
         }
@@ -449,13 +456,7 @@ static bool write_rows(target *t, file_set *fs, tw_batch *const *batches, uint32
             if (!stage_row(f, in, r, err))
                 return false;
             if (tw_parquet_writer_bytes(f->writer) >= TARGET_FILE_BYTES) {
-                if (!finish_into(t, fs, f, TW_ICEBERG_DATA, err))
-                    return false;
-                tw_parquet_writer_free(f->writer);
-                f->writer = NULL;
-                free(f->location);
-                tw_batch_free(f->staging);
-                if (!file_start(t, f, t->pq_cols, t->ncols, t->types, err))
+                if (!roll_file(t, fs, f, err))
                     return false;
             }
         }
